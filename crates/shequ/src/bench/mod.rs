@@ -1,0 +1,34 @@
+//! `shequ bench …`: each benchmark prints its figures beside the peer or limit
+//! measured in the same run.
+
+mod api;
+pub mod load;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Division API throughput and latency beside a bare axum handler.
+    Api {
+        /// Seconds of load per target.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Use this database instead of building the city demo in a temporary file.
+        #[arg(long)]
+        db: Option<String>,
+    },
+}
+
+pub async fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Api {
+            seconds,
+            connections,
+            db,
+        } => api::run(seconds, connections, db).await,
+    }
+}

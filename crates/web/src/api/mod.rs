@@ -1,0 +1,63 @@
+//! The JSON API under `/api/v1`, each route registered with its OpenAPI description.
+
+pub mod divisions;
+pub mod health;
+pub mod imports;
+
+use crate::AppState;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(crate::openapi::document))
+        .routes(routes!(divisions::list))
+        .routes(routes!(divisions::get_one))
+        .routes(routes!(divisions::create_grid))
+        .routes(routes!(divisions::update_grid, divisions::delete_grid))
+        .routes(routes!(imports::division_figures))
+        .fallback(api_not_found)
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        crate::AppError::NotFound("接口不存在".into()).into_response()
+    } else {
+        crate::ui::not_found(uri).await.into_response()
+    }
+}
+
+/// `?page=N&per_page=M`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–500 (default 50).
+    pub per_page: Option<u64>,
+}
+
+impl Paging {
+    pub fn resolve(self) -> Result<shequ_db::PageReq, crate::AppError> {
+        if self.page == Some(0) {
+            return Err(crate::AppError::bad_request("bad_page", "page 应从 1 开始"));
+        }
+        if matches!(self.per_page, Some(n) if n == 0 || n > shequ_db::PageReq::MAX_PER_PAGE) {
+            return Err(crate::AppError::bad_request(
+                "bad_per_page",
+                "per_page 应在 1 到 500 之间",
+            ));
+        }
+        Ok(shequ_db::PageReq::new(self.page, self.per_page))
+    }
+}
+
+/// `{"items":[…],"total":N}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    pub items: Vec<T>,
+    pub total: i64,
+}

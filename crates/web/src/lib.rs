@@ -1,0 +1,29 @@
+//! Shequ's HTTP face: the JSON API (documented by OpenAPI), the Chinese web UI,
+//! and the middleware both share.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod state;
+pub mod tree;
+pub mod ui;
+
+pub use error::AppError;
+pub use state::{AppState, Clock};
+
+use axum::Router;
+
+/// The whole application: API, UI, static assets and middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api::router().split_for_parts();
+    let app = Router::new()
+        .merge(api)
+        .merge(ui::router())
+        .merge(assets::router())
+        .fallback(ui::not_found)
+        .with_state(state);
+    middleware::wrap(app)
+}
