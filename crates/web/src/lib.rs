@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(ui::router())
         .merge(assets::router())
-        .fallback(ui::not_found)
+        .fallback(api::not_found)
         .with_state(state);
     middleware::wrap(app)
 }

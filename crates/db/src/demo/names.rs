@@ -78,7 +78,7 @@ pub fn chinese_number(n: u32) -> String {
         20..=99 => format!(
             "{}十{}",
             d(n / 10),
-            if n % 10 == 0 { "" } else { d(n % 10) }
+            if n.is_multiple_of(10) { "" } else { d(n % 10) }
         ),
         _ => n.to_string(),
     }

@@ -19,10 +19,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(divisions::create_grid))
         .routes(routes!(divisions::update_grid, divisions::delete_grid))
         .routes(routes!(imports::division_figures))
-        .fallback(api_not_found)
 }
 
-async fn api_not_found(uri: axum::http::Uri) -> axum::response::Response {
+/// Unknown paths: a JSON error under `/api/`, the 404 page elsewhere.
+pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     if uri.path().starts_with("/api/") {
         crate::AppError::NotFound("接口不存在".into()).into_response()

@@ -8,7 +8,7 @@ pub fn int(n: i64) -> String {
         out.push('-');
     }
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -30,22 +30,6 @@ pub fn percent(num: i64, den: i64) -> String {
         return "—".into();
     }
     format!("{:.1}%", num as f64 * 100.0 / den as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(int(6_563_520), "6,563,520");
-        assert_eq!(int(999), "999");
-        assert_eq!(int(-1000), "-1,000");
-        assert_eq!(wan(6_563_520), "656.4 万");
-        assert_eq!(wan(9_999), "9,999");
-        assert_eq!(percent(1, 3), "33.3%");
-        assert_eq!(percent(1, 0), "—");
-    }
 }
 
 /// The Chinese label of a stored `kind`.
@@ -75,5 +59,21 @@ pub fn class_label(class: &str) -> &'static str {
         "210" => "乡中心区",
         "220" => "村庄",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(int(6_563_520), "6,563,520");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(-1000), "-1,000");
+        assert_eq!(wan(6_563_520), "656.4 万");
+        assert_eq!(wan(9_999), "9,999");
+        assert_eq!(percent(1, 3), "33.3%");
+        assert_eq!(percent(1, 0), "—");
     }
 }

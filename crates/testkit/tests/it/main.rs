@@ -1,0 +1,11 @@
+//! Shequ's integration tests: every story runs on SQLite, and on PostgreSQL too
+//! when `SHEQU_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod demo;
+mod divisions;
+mod imports;
+mod openapi;
+mod schema;
+mod ui;

@@ -1,0 +1,141 @@
+//! Pages as a browser receives them: snapshots of the HTML, and the behaviour of
+//! search, preferences and errors.
+
+use shequ_testkit::{app, get, on_each_backend, send, small_demo};
+
+#[tokio::test]
+async fn pages_render_the_same_on_both_backends() {
+    on_each_backend(|db| async move {
+        small_demo(&db).await;
+        let (_, app) = app(&db).await;
+        let home = get(&app, "/").await;
+        assert_eq!(home.status, 200);
+        assert!(
+            home.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        insta::assert_snapshot!("home", home.text());
+        insta::assert_snapshot!("county", get(&app, "/divisions/430502").await.text());
+        insta::assert_snapshot!(
+            "community",
+            get(&app, "/divisions/430502001001").await.text()
+        );
+        insta::assert_snapshot!(
+            "search",
+            get(&app, "/divisions?q=%E5%85%B4%E9%9A%86").await.text()
+        );
+        let missing = get(&app, "/divisions/430502999").await;
+        assert_eq!(missing.status, 404);
+        insta::assert_snapshot!("not_found", missing.text());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_redirects_exact_codes_and_escapes_input() {
+    on_each_backend(|db| async move {
+        small_demo(&db).await;
+        let (_, app) = app(&db).await;
+        let r = get(&app, "/divisions?q=430502001").await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.headers["location"], "/divisions/430502001");
+        let r = get(&app, "/divisions?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+        assert_eq!(r.status, 200);
+        assert!(!r.text().contains("<script>alert(1)"));
+        assert!(r.text().contains("&#60;script&#62;"));
+        let r = get(&app, "/divisions/not-a-code").await;
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains("请求有误"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn large_text_and_contrast_toggle_by_cookie() {
+    on_each_backend(|db| async move {
+        small_demo(&db).await;
+        let (_, app) = app(&db).await;
+        let post = |body: &'static str, cookie: Option<String>| {
+            let mut b = axum::http::Request::post("/prefs")
+                .header("content-type", "application/x-www-form-urlencoded");
+            if let Some(c) = cookie {
+                b = b.header("cookie", c);
+            }
+            b.body(axum::body::Body::from(body)).unwrap()
+        };
+        let r = send(&app, post("toggle=large&back=%2Fdivisions%2F430502", None)).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.headers["location"], "/divisions/430502");
+        let cookie = r.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_eq!(cookie, "shequ_prefs=large");
+        let page = send(
+            &app,
+            axum::http::Request::get("/divisions/430502")
+                .header("cookie", &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert!(page.text().contains("<body class=\"large\">"));
+        let r = send(
+            &app,
+            post(
+                "toggle=contrast&back=https%3A%2F%2Fevil.example",
+                Some(cookie),
+            ),
+        )
+        .await;
+        assert_eq!(r.headers["location"], "/");
+        assert!(
+            r.headers["set-cookie"]
+                .to_str()
+                .unwrap()
+                .starts_with("shequ_prefs=large.contrast")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn children_export_as_xlsx() {
+    on_each_backend(|db| async move {
+        small_demo(&db).await;
+        let (_, app) = app(&db).await;
+        let r = get(&app, "/divisions/430502/children.xlsx").await;
+        assert_eq!(r.status, 200);
+        let t = shequ_reports::Table::read(&r.body, shequ_reports::Format::Xlsx).unwrap();
+        assert_eq!(t.headers[0], "区划代码");
+        assert_eq!(t.rows.len(), 12);
+        assert_eq!(t.rows[0].cells[1], "兴隆街道");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn static_assets_are_embedded() {
+    on_each_backend(|db| async move {
+        let (_, app) = app(&db).await;
+        let r = get(&app, &shequ_web::assets::url("shequ.css")).await;
+        assert_eq!(r.status, 200);
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/css")
+        );
+        assert!(r.text().contains("body.large"));
+        assert_eq!(
+            get(&app, &shequ_web::assets::url("nope.css")).await.status,
+            404
+        );
+    })
+    .await;
+}
