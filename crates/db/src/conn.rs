@@ -215,15 +215,6 @@ impl Db {
         }
     }
 
-    /// Fixed SQL with no parameters (maintenance statements, schema introspection).
-    pub async fn execute_static(&self, sql: &'static str) -> Result<()> {
-        match self {
-            Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
-            Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ())?,
-        }
-        Ok(())
-    }
-
     /// Fixed SQL returning rows of two text columns (schema introspection).
     pub async fn fetch_static_pairs(&self, sql: &'static str) -> Result<Vec<(String, String)>> {
         Ok(match self {

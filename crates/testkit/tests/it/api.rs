@@ -302,3 +302,27 @@ async fn every_response_carries_security_headers() {
     })
     .await;
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+    use shequ_testkit::{app, get, TestDb};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// No path segment or query value makes the API answer 5xx.
+        #[test]
+        fn arbitrary_codes_never_fail_the_server(seg in "[0-9A-Za-z%._~-]{0,24}", q in "[0-9a-z%&=]{0,24}") {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let t = TestDb::sqlite().await;
+                shequ_testkit::small_demo(&t.db).await;
+                let (_, app) = app(&t.db).await;
+                for uri in [format!("/api/v1/divisions/{seg}"), format!("/api/v1/divisions?parent={seg}&{q}"), format!("/divisions/{seg}")] {
+                    let r = get(&app, &uri).await;
+                    assert!(r.status.as_u16() < 500, "{uri} -> {}", r.status);
+                }
+                t.cleanup().await;
+            });
+        }
+    }
+}

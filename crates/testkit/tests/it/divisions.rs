@@ -275,3 +275,19 @@ async fn api_keys_authenticate_until_revoked() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sqlite_online_backup_is_a_working_copy() {
+    let t = shequ_testkit::TestDb::sqlite().await;
+    small_demo(&t.db).await;
+    let copy = std::env::temp_dir().join(format!("shequ-backup-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&copy);
+    t.db.backup_sqlite(copy.to_str().unwrap()).await.unwrap();
+    let db2 = shequ_db::Db::connect(&format!("sqlite://{}", copy.display())).await.unwrap();
+    let a = divisions::all(&mut t.db.conn()).await.unwrap();
+    let b = divisions::all(&mut db2.conn()).await.unwrap();
+    assert_eq!(a, b);
+    db2.close().await;
+    let _ = std::fs::remove_file(&copy);
+    t.cleanup().await;
+}
