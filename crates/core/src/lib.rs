@@ -1,11 +1,25 @@
 //! Shequ's domain: types that can only hold valid values, and the rules over them.
 //! Nothing here performs I/O; clocks and randomness are passed in.
 
+pub mod credit;
+pub mod crypto;
 pub mod division;
 pub mod figures;
 pub mod geo;
+pub mod idcard;
+pub mod mask;
+pub mod password;
+pub mod person;
+pub mod phone;
 pub mod rng;
+pub mod role;
 pub mod validation;
 
+pub use credit::CreditCode;
+pub use crypto::Protector;
 pub use division::{DivisionCode, Level};
+pub use idcard::IdCardNo;
+pub use person::{Gender, Relation, Tag};
+pub use phone::Phone;
+pub use role::{Capability, Role};
 pub use validation::{FieldError, FieldErrors};

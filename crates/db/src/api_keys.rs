@@ -15,7 +15,11 @@ enum ApiKeys {
     DivisionCode,
     CreatedAt,
     RevokedAt,
+    ExpiresAt,
 }
+
+/// How long an integration key lives unless revoked earlier.
+pub const KEY_DAYS: i64 = 365;
 
 /// A key that authenticated: its name and the subtree it may act in.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -65,13 +69,14 @@ pub async fn create(
     c.insert_id(&q).await
 }
 
-/// The live key matching `key`, if any.
-pub async fn find(c: &mut Conn<'_>, key: &str) -> Result<Option<ApiKey>> {
+/// The live (unrevoked, unexpired) key matching `key`, if any.
+pub async fn find(c: &mut Conn<'_>, key: &str, now: DateTime<Utc>) -> Result<Option<ApiKey>> {
     let q = Query::select()
         .columns([ApiKeys::Id, ApiKeys::Name, ApiKeys::DivisionCode])
         .from(ApiKeys::Table)
         .and_where(Expr::col(ApiKeys::KeyHash).eq(hash_key(key)))
         .and_where(Expr::col(ApiKeys::RevokedAt).is_null())
+        .and_where(Expr::col(ApiKeys::ExpiresAt).is_null().or(Expr::col(ApiKeys::ExpiresAt).gt(now)))
         .to_owned();
     c.fetch_optional(&q).await
 }

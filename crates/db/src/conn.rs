@@ -131,6 +131,13 @@ impl Conn<'_> {
             .rows_affected()))
     }
 
+    /// Run an insert with its own `RETURNING` columns; one row per inserted row.
+    pub async fn insert_returning<T: Row>(&mut self, q: &InsertStatement) -> Result<Vec<T>> {
+        on_backend!(self, q, |sql, vals, ex| Ok(sqlx::query_as_with::<_, T, _>(sql, vals)
+            .fetch_all(ex)
+            .await?))
+    }
+
     /// Run an insert that ends in `RETURNING id`; returns the new id.
     pub async fn insert_id(&mut self, q: &InsertStatement) -> Result<i64> {
         let mut q = q.clone();
@@ -203,7 +210,9 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            // IMMEDIATE takes the write lock up front, so a transaction that reads
+            // before it writes waits its turn instead of failing with SQLITE_BUSY.
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

@@ -4,11 +4,17 @@
 //! [`Conn`]; rows decode into the same `sqlx::FromRow` structs from either backend.
 
 pub mod api_keys;
+pub mod audit;
 pub mod conn;
 pub mod demo;
 pub mod divisions;
 pub mod error;
+pub mod organizations;
+pub mod people;
 pub mod schema;
+pub mod scope;
+pub mod sessions;
+pub mod users;
 
 pub use conn::{Backend, Conn, Db, Tx};
 pub use error::DbError;

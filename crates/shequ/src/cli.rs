@@ -55,6 +55,9 @@ pub enum Command {
         scale: ScaleArg,
         #[arg(long, default_value_t = 2025)]
         seed: u64,
+        /// Residents to generate (default: 5,000 small, 500,000 city).
+        #[arg(long)]
+        people: Option<usize>,
         /// Serve the database after loading it.
         #[arg(long)]
         serve: bool,
@@ -63,6 +66,16 @@ pub enum Command {
     },
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
     /// Integration keys.
     Apikey {
         #[command(subcommand)]
@@ -91,6 +104,41 @@ pub enum ApikeyCmd {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Revoke a key by its id (printed when it was created).
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create an account; the password comes from SHEQU_PASSWORD or a prompt.
+    Add {
+        username: String,
+        /// admin, security_admin, auditor, city_staff, county_staff, township_staff,
+        /// community_staff, grid_worker, department_staff, volunteer or resident.
+        #[arg(long)]
+        role: String,
+        /// The division the account is bound to (default: the whole city).
+        #[arg(long)]
+        division: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain: exit 0 when intact, 1 naming the first broken entry.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,26 +164,28 @@ pub async fn open(url: &str) -> Result<Db> {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Command::Serve { db, bind } => {
-            config::secret_key(&db.url)?;
-            crate::serve::serve(open(&db.url).await?, &bind).await?;
+            let key = config::secret_key(&db.url)?.protector();
+            crate::serve::serve(open(&db.url).await?, key, &bind).await?;
         }
         Command::Migrate { db } => {
             open(&db.url).await?;
             println!("数据库已是最新结构。");
         }
-        Command::Demo {
-            db,
-            scale,
-            seed,
-            serve,
-            bind,
-        } => {
-            config::secret_key(&db.url)?;
+        Command::Demo { db, scale, seed, people, serve, bind } => {
+            let key = config::secret_key(&db.url)?.protector();
             let pool = open(&db.url).await?;
-            load_demo(&pool, scale, seed).await?;
+            load_demo(&pool, &key, scale, seed, people).await?;
             if serve {
-                crate::serve::serve(pool, &bind).await?;
+                crate::serve::serve(pool, key, &bind).await?;
             }
+        }
+        Command::User { cmd: UserCmd::Add { username, role, division, name, db } } => {
+            let pool = open(&db.url).await?;
+            add_user(&pool, &username, &role, division.as_deref(), name.as_deref()).await?;
+        }
+        Command::Audit { cmd: AuditCmd::Verify { db } } => {
+            let pool = open(&db.url).await?;
+            return verify_audit(&pool).await;
         }
         Command::Openapi => {
             println!(
@@ -149,39 +199,113 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let pool = open(&db.url).await?;
             let key = add_api_key(&pool, &name, division.as_deref()).await?;
             println!("{key}");
-            eprintln!("密钥只显示这一次，请妥善保存。");
+            eprintln!("密钥只显示这一次，请妥善保存；有效期 {} 天。", shequ_db::api_keys::KEY_DAYS);
+        }
+        Command::Apikey {
+            cmd: ApikeyCmd::Revoke { id, db },
+        } => {
+            let pool = open(&db.url).await?;
+            shequ_db::api_keys::revoke(&mut pool.conn(), id, chrono::Utc::now())
+                .await
+                .map_err(|e| match e {
+                    shequ_db::DbError::NotFound => anyhow::anyhow!("没有编号为 {id} 的密钥"),
+                    other => other.into(),
+                })?;
+            println!("密钥 {id} 已吊销。");
         }
         Command::Import {
             cmd: ImportCmd::DivisionFigures { file, db },
         } => {
+            let key = config::secret_key(&db.url)?.protector();
             let pool = open(&db.url).await?;
-            return import_figures(&pool, &file).await;
+            return import_figures(&pool, key, &file).await;
         }
         Command::Bench { cmd } => crate::bench::run(cmd).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(db: &Db, scale: ScaleArg, seed: u64) -> Result<()> {
+async fn load_demo(db: &Db, key: &shequ_core::Protector, scale: ScaleArg, seed: u64, people: Option<usize>) -> Result<()> {
     let scale = match scale {
         ScaleArg::Small => Scale::Small,
         ScaleArg::City => Scale::City,
     };
+    let people = people.unwrap_or(match scale {
+        Scale::Small => 5_000,
+        Scale::City => 500_000,
+    });
     let started = Instant::now();
-    let s = demo::load(db, scale, seed, chrono::Utc::now()).await?;
-    let key = add_api_key(db, "演示集成密钥", None).await?;
-    println!(
-        "演示数据已载入（{}，种子 {seed}），用时 {:.1} 秒：",
-        scale.as_str(),
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "  区划节点 {} 个，其中村（社区）{} 个、网格 {} 个",
-        s.divisions, s.villages, s.grids
-    );
-    println!("  常住人口 {} 人，{} 户", s.population, s.households);
-    println!("演示集成密钥（Authorization: Bearer …）：{key}");
+    let now = chrono::Utc::now();
+    let s = demo::load(db, scale, seed, now).await?;
+    let password = std::env::var("SHEQU_DEMO_PASSWORD").unwrap_or_else(|_| demo::users::DEFAULT_PASSWORD.to_owned());
+    shequ_core::password::check_policy("demo", &password).map_err(|e| anyhow::anyhow!("SHEQU_DEMO_PASSWORD 不符合密码规则：{e}"))?;
+    let hash = shequ_web::auth::hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let logins = demo::users::load(db, &hash, now).await?;
+    let residents = demo::people::load(db, key, seed, people, now).await?;
+    let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str()).detail(serde_json::json!({"people": residents, "divisions": s.divisions}));
+    shequ_db::audit::record(db, &shequ_db::scope::Actor::system(), ev, now).await?;
+    let api_key = add_api_key(db, "演示集成密钥", None).await?;
+    println!("演示数据已载入（{}，种子 {seed}），用时 {:.1} 秒：", scale.as_str(), started.elapsed().as_secs_f64());
+    println!("  区划节点 {} 个，其中村（社区）{} 个、网格 {} 个", s.divisions, s.villages, s.grids);
+    println!("  常住人口 {} 人，{} 户；登记居民 {} 人", s.population, s.households, residents);
+    println!("演示登录（密码均为 {}）：", if std::env::var("SHEQU_DEMO_PASSWORD").is_ok() { "SHEQU_DEMO_PASSWORD 的值" } else { demo::users::DEFAULT_PASSWORD });
+    for l in &logins {
+        println!("  {:<10} {:<12} {} {}", l.username, l.role.as_str(), l.division, l.note);
+    }
+    println!("演示集成密钥（Authorization: Bearer …）：{api_key}");
     Ok(())
+}
+
+async fn add_user(db: &Db, username: &str, role: &str, division: Option<&str>, name: Option<&str>) -> Result<()> {
+    let role = shequ_core::Role::parse(role).context("未知角色；可选 admin、security_admin、auditor、city_staff、county_staff、township_staff、community_staff、grid_worker、department_staff、volunteer、resident")?;
+    let division = match division {
+        Some(d) => DivisionCode::parse(d).map_err(|e| anyhow::anyhow!("区划代码有误：{e}"))?,
+        None => root_code(db).await?,
+    };
+    let password = match std::env::var("SHEQU_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => prompt_password()?,
+    };
+    shequ_core::password::check_policy(username, &password).map_err(|e| anyhow::anyhow!("密码不符合规则：{e}"))?;
+    let hash = shequ_web::auth::hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let u = shequ_db::users::NewUser { username: username.into(), display_name: name.unwrap_or(username).into(), role, division, password_hash: hash };
+    let mut tx = db.begin().await?;
+    let id = shequ_db::users::create(&mut tx.conn(), &shequ_db::scope::Actor::system(), &u, chrono::Utc::now()).await.map_err(|e| match e {
+        shequ_db::DbError::Invalid(f) => anyhow::anyhow!("{f}"),
+        shequ_db::DbError::Conflict(_) => anyhow::anyhow!("用户名 {username} 已存在"),
+        other => other.into(),
+    })?;
+    tx.commit().await?;
+    println!("已创建用户 {username}（{}，编号 {id}）", role.label());
+    Ok(())
+}
+
+fn prompt_password() -> Result<String> {
+    use std::io::{BufRead, Write};
+    eprint!("请输入密码：");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn verify_audit(db: &Db) -> Result<ExitCode> {
+    match shequ_db::audit::verify(&mut db.conn()).await? {
+        Ok(n) => {
+            println!("审计日志完整：共 {n} 条，哈希链校验通过。");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(b) => {
+            println!("审计日志被破坏：第 {} 条起不一致——{}", b.seq, b.reason);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn root_code(db: &Db) -> Result<DivisionCode> {
+    let roots = shequ_db::divisions::roots(&mut db.conn()).await?;
+    let root = roots.first().context("数据库中还没有区划，请先导入区划或运行 shequ demo")?;
+    DivisionCode::parse(&root.code).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn add_api_key(db: &Db, name: &str, division: Option<&str>) -> Result<String> {
@@ -196,11 +320,12 @@ async fn add_api_key(db: &Db, name: &str, division: Option<&str>) -> Result<Stri
         }
     };
     let key = config::random_token()?;
-    shequ_db::api_keys::create(&mut db.conn(), name, &key, &scope, chrono::Utc::now()).await?;
+    let id = shequ_db::api_keys::create(&mut db.conn(), name, &key, &scope, chrono::Utc::now()).await?;
+    eprintln!("密钥编号 {id}（吊销：shequ apikey revoke {id}）");
     Ok(key)
 }
 
-async fn import_figures(db: &Db, file: &std::path::Path) -> Result<ExitCode> {
+async fn import_figures(db: &Db, key: shequ_core::Protector, file: &std::path::Path) -> Result<ExitCode> {
     let name = file.to_string_lossy();
     let format = shequ_reports::Format::detect(&name).context("只支持 .csv 和 .xlsx 文件")?;
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {name}"))?;
@@ -211,7 +336,7 @@ async fn import_figures(db: &Db, file: &std::path::Path) -> Result<ExitCode> {
         name: "命令行".into(),
         scope: DivisionCode::parse(&root.code).map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    let state = shequ_web::AppState::with_system_clock(db.clone()).await?;
+    let state = shequ_web::AppState::with_system_clock(db.clone(), key).await?;
     let report = shequ_web::api::imports::run(&state, &who, &bytes, format)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.body().error.message))?;

@@ -8,7 +8,14 @@ pub const DEFAULT_DB: &str = "sqlite://shequ.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 /// A 256-bit key; `Debug` never shows it.
-pub struct SecretKey(#[allow(dead_code)] pub [u8; 32]);
+pub struct SecretKey(pub [u8; 32]);
+
+impl SecretKey {
+    /// The field protector built from this key.
+    pub fn protector(&self) -> shequ_core::Protector {
+        shequ_core::Protector::new(&self.0)
+    }
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for Integration {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(AppError::Unauthorized)?;
-        let key = shequ_db::api_keys::find(&mut state.db.conn(), token)
+        let key = shequ_db::api_keys::find(&mut state.db.conn(), token, state.now())
             .await?
             .ok_or(AppError::Unauthorized)?;
         let scope = DivisionCode::parse(&key.division_code)

@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod person_input;
 pub mod state;
 pub mod tree;
 pub mod ui;

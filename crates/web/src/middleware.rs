@@ -27,7 +27,8 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 pub fn wrap(app: Router) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    app.layer(axum::middleware::from_fn(security_headers))
+    app.layer(axum::middleware::from_fn(csrf_cookie))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -64,6 +65,32 @@ async fn security_headers(req: Request<Body>, next: Next) -> Response<Body> {
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
+    res
+}
+
+/// The CSRF token of a page request (from its cookie, or freshly issued).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Give every browser a CSRF cookie; forms echo it back in a hidden field.
+async fn csrf_cookie(mut req: Request<Body>, next: Next) -> Response<Body> {
+    let path = req.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/static/") || path == "/healthz" {
+        return next.run(req).await;
+    }
+    let existing = crate::auth::cookie(req.headers(), crate::auth::CSRF_COOKIE).map(str::to_owned);
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (crate::state::random_secret().unwrap_or_default(), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut res = next.run(req).await;
+    if fresh && !token.is_empty() {
+        let c = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", crate::auth::CSRF_COOKIE);
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     res
 }
 

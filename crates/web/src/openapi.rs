@@ -12,7 +12,9 @@ use utoipa::{Modify, OpenApi as _};
         description = "城乡社区服务平台接口。错误统一为 {\"error\":{\"code\",\"message\",\"fields\"}}；列表为 {\"items\",\"total\"}，分页参数 page、per_page（≤ 500）。"),
     modifiers(&Bearer),
     tags((name = "system", description = "运行状态与接口文档"),
-         (name = "divisions", description = "区划树：市、县市区、乡镇（街道）、村（社区）、网格"))
+         (name = "divisions", description = "区划树：市、县市区、乡镇（街道）、村（社区）、网格"),
+         (name = "auth", description = "登录与访问令牌"),
+         (name = "people", description = "居民、户与组织（受保护字段加密存储、脱敏显示）"))
 )]
 struct ApiDoc;
 

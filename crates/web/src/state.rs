@@ -1,7 +1,9 @@
-//! What every handler can reach: the store, the cached division tree, the clock.
+//! What every handler can reach: the store, the cached division tree, the clock,
+//! and the key that protects personal data.
 
 use crate::tree::TreeCache;
 use chrono::{DateTime, Utc};
+use shequ_core::Protector;
 use shequ_db::Db;
 use std::sync::Arc;
 
@@ -13,21 +15,29 @@ pub struct AppState {
     pub db: Db,
     pub tree: TreeCache,
     pub clock: Clock,
+    pub key: Arc<Protector>,
 }
 
 impl AppState {
     /// Build the state and load the division tree into memory.
-    pub async fn new(db: Db, clock: Clock) -> Result<AppState, shequ_db::DbError> {
+    pub async fn new(db: Db, clock: Clock, key: Protector) -> Result<AppState, shequ_db::DbError> {
         let tree = TreeCache::load(&db).await?;
-        Ok(AppState { db, tree, clock })
+        Ok(AppState { db, tree, clock, key: Arc::new(key) })
     }
 
     /// State with the system clock.
-    pub async fn with_system_clock(db: Db) -> Result<AppState, shequ_db::DbError> {
-        AppState::new(db, Arc::new(Utc::now)).await
+    pub async fn with_system_clock(db: Db, key: Protector) -> Result<AppState, shequ_db::DbError> {
+        AppState::new(db, Arc::new(Utc::now), key).await
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
+}
+
+/// 32 random bytes as hex: session secrets, CSRF tokens, API tokens.
+pub fn random_secret() -> Result<String, crate::AppError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| crate::AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(hex::encode(b))
 }

@@ -3,8 +3,10 @@
 
 mod apportion;
 mod names;
+pub mod people;
 pub mod shaoyang;
 mod tree;
+pub mod users;
 
 pub use apportion::{apportion, apportion_capped};
 pub use tree::{DemoTree, build_tree};

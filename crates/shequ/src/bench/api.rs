@@ -13,9 +13,14 @@ use std::time::{Duration, Instant};
 
 const GOAL: f64 = 0.35;
 
+/// A fixed key: benchmark databases are temporary and hold generated data only.
+pub fn bench_key() -> shequ_core::Protector {
+    shequ_core::Protector::new(&[7u8; 32])
+}
+
 pub async fn run(seconds: u64, connections: usize, db: Option<String>) -> Result<()> {
     let (db, _tmp) = open_or_build(db).await?;
-    let state = shequ_web::AppState::with_system_clock(db.clone()).await?;
+    let state = shequ_web::AppState::with_system_clock(db.clone(), bench_key()).await?;
     let tree = state.tree.get();
     let app_addr = spawn(shequ_web::router(state.clone())).await?;
     let bare_addr = spawn(Router::new().route("/bare", get(|| async { r#"{"ok":true}"# }))).await?;
@@ -62,7 +67,7 @@ fn report(ceiling: &LoadResult, get_one: &LoadResult, children: &LoadResult) {
     }
 }
 
-async fn spawn(app: Router) -> Result<SocketAddr> {
+pub async fn spawn(app: Router) -> Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -108,7 +113,7 @@ async fn sample_codes(db: &Db) -> Result<Vec<String>> {
 }
 
 /// Removes the temporary database (and its WAL files) when dropped.
-struct TempFile(std::path::PathBuf);
+pub struct TempFile(pub std::path::PathBuf);
 
 impl Drop for TempFile {
     fn drop(&mut self) {

@@ -53,6 +53,17 @@ pub async fn drive(
     connections: usize,
     duration: Duration,
 ) -> Result<LoadResult> {
+    drive_with_header(addr, paths, "", connections, duration).await
+}
+
+/// Like [`drive`], with one extra request header line (e.g. `Authorization: Bearer …`).
+pub async fn drive_with_header(
+    addr: SocketAddr,
+    paths: Arc<Vec<String>>,
+    header: &str,
+    connections: usize,
+    duration: Duration,
+) -> Result<LoadResult> {
     if paths.is_empty() {
         bail!("no paths to request");
     }
@@ -61,8 +72,9 @@ pub async fn drive(
     let mut tasks = Vec::new();
     for c in 0..connections {
         let paths = Arc::clone(&paths);
+        let extra = if header.is_empty() { String::new() } else { format!("{header}\r\n") };
         tasks.push(tokio::spawn(async move {
-            one_connection(addr, &paths, c, deadline).await
+            one_connection(addr, &paths, &extra, c, deadline).await
         }));
     }
     let mut total = LoadResult::default();
@@ -80,6 +92,7 @@ pub async fn drive(
 async fn one_connection(
     addr: SocketAddr,
     paths: &[String],
+    extra: &str,
     offset: usize,
     deadline: Instant,
 ) -> Result<LoadResult> {
@@ -92,7 +105,7 @@ async fn one_connection(
         let path = paths.get(i % paths.len()).map_or("/", String::as_str);
         i = i.wrapping_add(1);
         let t0 = Instant::now();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: shequ-bench\r\n\r\n");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: shequ-bench\r\n{extra}\r\n");
         stream.write_all(req.as_bytes()).await?;
         let status = read_response(&mut stream, &mut buf).await?;
         let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod load;
+mod people;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -21,6 +22,16 @@ pub enum BenchCmd {
         #[arg(long)]
         db: Option<String>,
     },
+    /// Resident search and listing at city scale, and the cost of decryption.
+    People {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Residents to generate.
+        #[arg(long, default_value_t = 500_000)]
+        people: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<()> {
@@ -30,5 +41,10 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             connections,
             db,
         } => api::run(seconds, connections, db).await,
+        BenchCmd::People {
+            seconds,
+            connections,
+            people: n,
+        } => people::run(seconds, connections, n).await,
     }
 }

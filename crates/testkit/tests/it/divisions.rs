@@ -249,13 +249,13 @@ async fn api_keys_authenticate_until_revoked() {
         let id = shequ_db::api_keys::create(&mut c, "接口", "secret-1", &code("430502001"), now())
             .await
             .unwrap();
-        let k = shequ_db::api_keys::find(&mut c, "secret-1")
+        let k = shequ_db::api_keys::find(&mut c, "secret-1", now())
             .await
             .unwrap()
             .unwrap();
         assert_eq!((k.id, k.division_code.as_str()), (id, "430502001"));
         assert!(
-            shequ_db::api_keys::find(&mut c, "secret-2")
+            shequ_db::api_keys::find(&mut c, "secret-2", now())
                 .await
                 .unwrap()
                 .is_none()
@@ -265,9 +265,11 @@ async fn api_keys_authenticate_until_revoked() {
                 .await
                 .is_err()
         );
+        let next_year = now() + chrono::Duration::days(366);
+        assert!(shequ_db::api_keys::find(&mut c, "secret-1", next_year).await.unwrap().is_none(), "keys expire");
         shequ_db::api_keys::revoke(&mut c, id, now()).await.unwrap();
         assert!(
-            shequ_db::api_keys::find(&mut c, "secret-1")
+            shequ_db::api_keys::find(&mut c, "secret-1", now())
                 .await
                 .unwrap()
                 .is_none()

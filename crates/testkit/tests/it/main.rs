@@ -3,9 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod audit;
 mod demo;
 mod divisions;
 mod imports;
 mod openapi;
+mod people;
+mod scope;
 mod schema;
 mod ui;
+mod users;

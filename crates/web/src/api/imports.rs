@@ -111,3 +111,74 @@ pub async fn run(
         errors,
     })
 }
+
+/// Column names accepted for a people upload (first one is the canonical header).
+const P_NAME: [&str; 2] = ["姓名", "name"];
+const P_ID: [&str; 3] = ["身份证号", "公民身份号码", "id_number"];
+const P_DIVISION: [&str; 3] = ["区划代码", "所在村（社区）或网格代码", "division"];
+const P_PHONE: [&str; 3] = ["手机号", "联系电话", "phone"];
+const P_ADDRESS: [&str; 2] = ["地址", "address"];
+const P_RELATION: [&str; 2] = ["与户主关系", "relation"];
+const P_TAGS: [&str; 2] = ["人群标签", "tags"];
+
+/// Import residents. Columns: 姓名, 身份证号, 区划代码 (village or grid), and
+/// optionally 手机号, 地址, 与户主关系, 人群标签 (separated by 、 or ,).
+#[utoipa::path(post, path = "/api/v1/imports/people", tag = "people",
+    request_body(content = String, description = "csv (UTF-8) or xlsx file", content_type = "text/csv"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Per-row report; good rows were registered", body = ImportReport),
+        (status = 400, description = "The file cannot be read", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Role may not register residents", body = ErrorBody),
+        (status = 415, description = "Not csv or xlsx", body = ErrorBody)))]
+pub async fn people(
+    State(st): State<AppState>,
+    crate::auth::ApiUser(user): crate::auth::ApiUser,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<ImportReport>> {
+    let scope = crate::auth::scope_for(&user, shequ_core::role::Capability::WritePeople)?;
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::PayloadTooLarge } else { AppError::bad_request("bad_body", "无法读取上传内容") }
+    })?;
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = Format::detect(ctype).ok_or_else(|| AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into()))?;
+    let table = Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
+    let col = |names: &[&str]| table.require(names).map_err(|e| AppError::bad_request(e.code(), e.to_string()));
+    let (c_name, c_id, c_div) = (col(&P_NAME)?, col(&P_ID)?, col(&P_DIVISION)?);
+    let opt = |names: &[&str]| table.column(names);
+    let (c_phone, c_addr, c_rel, c_tags) = (opt(&P_PHONE), opt(&P_ADDRESS), opt(&P_RELATION), opt(&P_TAGS));
+    let today = st.now().date_naive();
+    let mut errors = Vec::new();
+    let mut imported = 0;
+    let mut tx = st.db.begin().await?;
+    for row in &table.rows {
+        let cell = |c: Option<usize>| c.map(|i| row.cell(i).to_owned()).filter(|s| !s.is_empty());
+        let raw = crate::person_input::RawPerson {
+            division: row.cell(c_div).to_owned(),
+            name: row.cell(c_name).to_owned(),
+            id_number: row.cell(c_id).to_owned(),
+            phone: cell(c_phone),
+            address: cell(c_addr),
+            household_id: None,
+            relation: cell(c_rel),
+            tags: cell(c_tags).map(|t| t.split(['、', ',', '，', ';', '；']).map(str::to_owned).collect()).unwrap_or_default(),
+        };
+        let refused = |code: &str, reason: String| ImportRowError { line: row.line, code: code.to_owned(), reason };
+        let input = match raw.parse(today) {
+            Ok(i) => i,
+            Err(fe) => {
+                errors.push(refused(fe.0.first().map_or("invalid", |e| e.code), fe.summary()));
+                continue;
+            }
+        };
+        match shequ_db::people::create(&mut tx.conn(), &scope, &st.key, &input, st.now()).await {
+            Ok(_) => imported += 1,
+            Err(shequ_db::DbError::Invalid(fe)) => errors.push(refused(fe.0.first().map_or("invalid", |e| e.code), fe.summary())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await?;
+    Ok(Json(ImportReport { rows: table.rows.len(), imported, errors }))
+}

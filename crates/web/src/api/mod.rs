@@ -1,8 +1,12 @@
 //! The JSON API under `/api/v1`, each route registered with its OpenAPI description.
 
+pub mod admin;
+pub mod auth;
 pub mod divisions;
 pub mod health;
 pub mod imports;
+pub mod organizations;
+pub mod people;
 
 use crate::AppState;
 use serde::{Deserialize, Serialize};
@@ -19,6 +23,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(divisions::create_grid))
         .routes(routes!(divisions::update_grid, divisions::delete_grid))
         .routes(routes!(imports::division_figures))
+        .routes(routes!(imports::people))
+        .routes(routes!(auth::token))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::audit_log))
+        .routes(routes!(admin::audit_verify))
+        .routes(routes!(people::list, people::create))
+        .routes(routes!(people::get_one, people::update))
+        .routes(routes!(people::reveal))
+        .routes(routes!(people::move_household))
+        .routes(routes!(people::create_household))
+        .routes(routes!(organizations::list, organizations::create))
 }
 
 /// Unknown paths: a JSON error under `/api/`, the 404 page elsewhere.

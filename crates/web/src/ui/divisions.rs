@@ -2,7 +2,7 @@
 //! search by name or code; the children as a spreadsheet.
 
 use super::fmt::{class_label, int, kind_label, percent};
-use super::{Layout, PageError, Prefs};
+use super::{Ctx, Layout, PageError};
 use crate::extract::division_code;
 use crate::tree::TreeSnapshot;
 use crate::{AppError, AppState};
@@ -65,13 +65,13 @@ fn child_row(tree: &TreeSnapshot, d: &Division) -> ChildRow {
 
 pub async fn page(
     State(st): State<AppState>,
-    prefs: Prefs,
+    ctx: Ctx,
     Path(code): Path<String>,
 ) -> Result<DivisionPage, PageError> {
-    let code = division_code(&code).map_err(|e| PageError::new(e, prefs))?;
+    let code = division_code(&code).map_err(|e| ctx.err(e))?;
     let tree = st.tree.get();
     let d = tree.get(code.as_str()).ok_or_else(|| {
-        PageError::new(AppError::NotFound(format!("区划 {code} 不存在。")), prefs)
+        ctx.err(AppError::NotFound(format!("区划 {code} 不存在。")))
     })?;
     let kids = tree.children(Some(code.as_str())).unwrap_or_default();
     let sums = kids.iter().fold((0, 0, 0), |(p, u, h), k| {
@@ -90,12 +90,7 @@ pub async fn page(
         && (sums.0, sums.1, sums.2) != (d.population, d.urban_population, d.households);
     let level = d.level();
     Ok(DivisionPage {
-        layout: Layout::new(
-            d.name.clone(),
-            prefs,
-            &format!("/divisions/{code}"),
-            "divisions",
-        ),
+        layout: ctx.layout(d.name.clone(), "divisions"),
         crumbs: tree
             .lineage(&code)
             .into_iter()
@@ -150,7 +145,7 @@ pub struct SearchPage {
 /// Search by name or code; an exact code goes straight to its page.
 pub async fn search(
     State(st): State<AppState>,
-    prefs: Prefs,
+    ctx: Ctx,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let text: String = q.q.trim().chars().take(40).collect();
@@ -163,7 +158,7 @@ pub async fn search(
     } else {
         divisions::search(&mut st.db.conn(), &text, 100)
             .await
-            .map_err(|e| PageError::new(e, prefs))?
+            .map_err(|e| ctx.err(e))?
     };
     let hits = found
         .iter()
@@ -178,7 +173,7 @@ pub async fn search(
         })
         .collect();
     Ok(SearchPage {
-        layout: Layout::new("查找区划", prefs, "/divisions", "divisions"),
+        layout: ctx.layout("查找区划", "divisions"),
         q: text.clone(),
         hits,
         searched: !text.is_empty(),
@@ -205,14 +200,14 @@ impl DivisionCodeOpt {
 /// The children of a node as an xlsx sheet.
 pub async fn export(
     State(st): State<AppState>,
-    prefs: Prefs,
+    ctx: Ctx,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let code = division_code(&code).map_err(|e| PageError::new(e, prefs))?;
+    let code = division_code(&code).map_err(|e| ctx.err(e))?;
     let tree = st.tree.get();
     let d = tree
         .get(code.as_str())
-        .ok_or_else(|| PageError::new(AppError::not_found(), prefs))?;
+        .ok_or_else(|| ctx.err(AppError::not_found()))?;
     let rows: Vec<Vec<Cell>> = tree
         .children(Some(code.as_str()))
         .unwrap_or_default()
@@ -242,7 +237,7 @@ pub async fn export(
         ],
         &rows,
     )
-    .map_err(|e| PageError::new(AppError::Internal(e.into()), prefs))?;
+    .map_err(|e| ctx.err(AppError::Internal(e.into())))?;
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(

@@ -1,7 +1,7 @@
 //! The home page: the city at a glance.
 
 use super::fmt::{int, percent, wan};
-use super::{Layout, PageError, Prefs};
+use super::{Ctx, Layout, PageError};
 use crate::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -33,11 +33,11 @@ pub struct HomePage {
     pub counties: Vec<CountyRow>,
 }
 
-pub async fn page(State(st): State<AppState>, prefs: Prefs) -> Result<HomePage, PageError> {
+pub async fn page(State(st): State<AppState>, ctx: Ctx) -> Result<HomePage, PageError> {
     let tree = st.tree.get();
     let Some(city) = tree.root() else {
         return Ok(HomePage {
-            layout: Layout::new("首页", prefs, "/", "home"),
+            layout: ctx.layout("首页", "home"),
             city_name: "尚未导入区划".into(),
             city_code: String::new(),
             stats: Vec::new(),
@@ -97,7 +97,7 @@ pub async fn page(State(st): State<AppState>, prefs: Prefs) -> Result<HomePage, 
         })
         .collect();
     Ok(HomePage {
-        layout: Layout::new("首页", prefs, "/", "home"),
+        layout: ctx.layout("首页", "home"),
         city_name: city.name.clone(),
         city_code: city.code.clone(),
         stats,

@@ -1,19 +1,30 @@
 //! The Chinese web UI: server-rendered pages that work without JavaScript,
 //! readable on a 360 px phone, with large-text and high-contrast modes.
 
+pub mod account;
+pub mod audit;
 pub mod divisions;
 pub mod fmt;
 pub mod home;
+pub mod people;
 pub mod prefs;
+pub mod users;
 
+use crate::auth;
+use crate::middleware::CsrfToken;
 use crate::{AppError, AppState};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::Router;
 pub use prefs::Prefs;
+use shequ_core::role::Capability;
+use shequ_db::scope::Scope;
+use shequ_db::users::User;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +33,71 @@ pub fn router() -> Router<AppState> {
         .route("/divisions/{code}", get(divisions::page))
         .route("/divisions/{code}/children.xlsx", get(divisions::export))
         .route("/prefs", post(prefs::toggle))
+        .merge(account::router())
+        .merge(people::router())
+        .merge(users::router())
+        .merge(audit::router())
+}
+
+/// Everything a page handler knows about the request: who, preferences, CSRF token.
+pub struct Ctx {
+    pub prefs: Prefs,
+    pub csrf: String,
+    pub user: Option<User>,
+    pub headers: HeaderMap,
+    pub here: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let prefs = Prefs::from_headers(&parts.headers);
+        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let here = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let user = auth::session_user(st, &parts.headers).await.map_err(|e| PageError::new(e, prefs))?;
+        Ok(Ctx { prefs, csrf, user, headers: parts.headers.clone(), here })
+    }
+}
+
+impl Ctx {
+    pub fn layout(&self, title: impl Into<String>, nav: &'static str) -> Layout {
+        Layout::new(title, self, nav)
+    }
+
+    /// An error page for this request.
+    pub fn err(&self, e: impl Into<AppError>) -> PageError {
+        PageError { error: e.into(), prefs: self.prefs, here: self.here.clone() }
+    }
+
+    /// The signed-in user (or a redirect to the login page).
+    pub fn user(&self) -> Result<&User, PageError> {
+        self.user.as_ref().ok_or_else(|| self.err(AppError::Unauthorized))
+    }
+
+    /// The user's scope for `cap` (login redirect, or 403).
+    pub fn scope(&self, cap: Capability) -> Result<(User, Scope), PageError> {
+        let u = self.user()?;
+        let s = auth::scope_for(u, cap).map_err(|e| self.err(e))?;
+        Ok((u.clone(), s))
+    }
+
+    pub fn can(&self, cap: Capability) -> bool {
+        self.user.as_ref().and_then(User::role).is_some_and(|r| r.can(cap))
+    }
+
+    /// Check the hidden CSRF field of a submitted form.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        auth::check_csrf(&self.headers, submitted).map_err(|e| self.err(e))
+    }
+}
+
+/// A link in the top navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub key: &'static str,
 }
 
 /// What every page's frame needs.
@@ -32,19 +108,38 @@ pub struct Layout {
     /// The current path, so the preference buttons can return here.
     pub here: String,
     pub nav: &'static str,
+    pub nav_items: Vec<NavItem>,
     pub css: String,
     pub js: String,
+    pub csrf: String,
+    /// "张三（社区工作人员）" when signed in.
+    pub user_label: Option<String>,
 }
 
 impl Layout {
-    pub fn new(title: impl Into<String>, prefs: Prefs, here: &str, nav: &'static str) -> Self {
+    pub fn new(title: impl Into<String>, ctx: &Ctx, nav: &'static str) -> Self {
+        let mut nav_items = vec![NavItem { href: "/", label: "首页", key: "home" }, NavItem { href: "/divisions", label: "区划", key: "divisions" }];
+        let extra = [
+            (Capability::ReadPeople, "/people", "居民", "people"),
+            (Capability::ManageUsers, "/users", "用户", "users"),
+            (Capability::ManageSecurity, "/users", "用户", "users"),
+            (Capability::ReadAudit, "/audit", "审计", "audit"),
+        ];
+        for (cap, href, label, key) in extra {
+            if ctx.can(cap) && !nav_items.iter().any(|n| n.key == key) {
+                nav_items.push(NavItem { href, label, key });
+            }
+        }
         Layout {
             title: title.into(),
-            prefs,
-            here: here.to_owned(),
+            prefs: ctx.prefs,
+            here: ctx.here.clone(),
             nav,
+            nav_items,
             css: crate::assets::url("shequ.css"),
             js: crate::assets::url("shequ.js"),
+            csrf: ctx.csrf.clone(),
+            user_label: ctx.user.as_ref().map(|u| format!("{}（{}）", u.username, u.role().map_or("", |r| r.label()))),
         }
     }
 
@@ -70,18 +165,22 @@ pub struct ErrorPage {
     pub message: String,
 }
 
-/// An error shown as a page rather than JSON.
+/// An error shown as a page rather than JSON; 401 becomes a trip to the login page.
 pub struct PageError {
     pub error: AppError,
     pub prefs: Prefs,
+    pub here: String,
 }
 
 impl PageError {
     pub fn new(error: impl Into<AppError>, prefs: Prefs) -> Self {
-        PageError {
-            error: error.into(),
-            prefs,
-        }
+        PageError { error: error.into(), prefs, here: "/".into() }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError::new(e, Prefs::default())
     }
 }
 
@@ -90,30 +189,35 @@ impl IntoResponse for PageError {
         if let AppError::Internal(e) = &self.error {
             tracing::error!(error = ?e, "internal error");
         }
+        if matches!(self.error, AppError::Unauthorized) {
+            return Redirect::to(&format!("/login?next={}", urlencode(&self.here))).into_response();
+        }
         let status = self.error.status();
         let heading = match status {
             StatusCode::NOT_FOUND => "页面不存在",
             StatusCode::FORBIDDEN => "无权查看",
-            StatusCode::UNAUTHORIZED => "请先登录",
+            StatusCode::TOO_MANY_REQUESTS => "操作过于频繁",
             s if s.is_client_error() => "请求有误",
             _ => "系统出错了",
         };
-        let page = ErrorPage {
-            layout: Layout::new(heading, self.prefs, "/", ""),
-            status: status.as_u16(),
-            heading: heading.into(),
-            message: self.error.to_string(),
-        };
+        let ctx = Ctx { prefs: self.prefs, csrf: String::new(), user: None, headers: HeaderMap::new(), here: "/".into() };
+        let page = ErrorPage { layout: Layout::new(heading, &ctx, ""), status: status.as_u16(), heading: heading.into(), message: self.error.to_string() };
         (status, page).into_response()
     }
+}
+
+/// Percent-encode a path for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The 404 page for any path no route serves.
 pub async fn not_found(uri: Uri) -> Response {
     let _ = uri;
-    PageError::new(
-        AppError::NotFound("您要找的页面不存在，请从首页重新进入。".into()),
-        Prefs::default(),
-    )
-    .into_response()
+    PageError::new(AppError::NotFound("您要找的页面不存在，请从首页重新进入。".into()), Prefs::default()).into_response()
 }

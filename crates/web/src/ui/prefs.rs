@@ -51,12 +51,9 @@ impl Prefs {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Prefs {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .headers
+impl Prefs {
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Prefs {
+        headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -64,7 +61,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Prefs {
             .fold(Prefs::default(), |a, b| Prefs {
                 large: a.large || b.large,
                 contrast: a.contrast || b.contrast,
-            }))
+            })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Prefs {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Prefs::from_headers(&parts.headers))
     }
 }
 
@@ -75,10 +80,15 @@ pub struct Toggle {
     /// Where to go back to; only local paths are followed.
     #[serde(default)]
     pub back: String,
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// Flip one preference and return to the page the button was on.
-pub async fn toggle(prefs: Prefs, Form(t): Form<Toggle>) -> Response {
+pub async fn toggle(headers: axum::http::HeaderMap, prefs: Prefs, Form(t): Form<Toggle>) -> Response {
+    if let Err(e) = crate::auth::check_csrf(&headers, &t.csrf) {
+        return super::PageError::new(e, prefs).into_response();
+    }
     let mut p = prefs;
     match t.toggle.as_str() {
         "large" => p.large = !p.large,
@@ -94,7 +104,7 @@ pub async fn toggle(prefs: Prefs, Form(t): Form<Toggle>) -> Response {
 }
 
 /// A same-site path: starts with one `/`, no scheme or host, no control characters.
-fn safe_back(s: &str) -> &str {
+pub fn safe_back(s: &str) -> &str {
     let ok = s.starts_with('/')
         && !s.starts_with("//")
         && !s.contains('\\')
