@@ -58,12 +58,14 @@ pub async fn create(
             ApiKeys::KeyHash,
             ApiKeys::DivisionCode,
             ApiKeys::CreatedAt,
+            ApiKeys::ExpiresAt,
         ])
         .values_panic([
             name.into(),
             hash_key(key).into(),
             division.as_str().into(),
             now.into(),
+            (now + chrono::Duration::days(KEY_DAYS)).into(),
         ])
         .to_owned();
     c.insert_id(&q).await
@@ -76,7 +78,11 @@ pub async fn find(c: &mut Conn<'_>, key: &str, now: DateTime<Utc>) -> Result<Opt
         .from(ApiKeys::Table)
         .and_where(Expr::col(ApiKeys::KeyHash).eq(hash_key(key)))
         .and_where(Expr::col(ApiKeys::RevokedAt).is_null())
-        .and_where(Expr::col(ApiKeys::ExpiresAt).is_null().or(Expr::col(ApiKeys::ExpiresAt).gt(now)))
+        .and_where(
+            Expr::col(ApiKeys::ExpiresAt)
+                .is_null()
+                .or(Expr::col(ApiKeys::ExpiresAt).gt(now)),
+        )
         .to_owned();
     c.fetch_optional(&q).await
 }

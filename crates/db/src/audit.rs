@@ -213,7 +213,11 @@ pub async fn verify(c: &mut Conn<'_>) -> Result<std::result::Result<i64, Break>>
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_owned();
     loop {
-        let q = select().and_where(Expr::col(AuditLog::Seq).gte(expected_seq)).order_by(AuditLog::Seq, Order::Asc).limit(5000).to_owned();
+        let q = select()
+            .and_where(Expr::col(AuditLog::Seq).gte(expected_seq))
+            .order_by(AuditLog::Seq, Order::Asc)
+            .limit(5000)
+            .to_owned();
         let batch: Vec<Entry> = c.fetch_all(&q).await?;
         if batch.is_empty() {
             break;
@@ -227,23 +231,43 @@ pub async fn verify(c: &mut Conn<'_>) -> Result<std::result::Result<i64, Break>>
         }
     }
     let (tip_seq, tip_hash): (i64, String) = c
-        .fetch_one(&Query::select().columns([AuditHead::Seq, AuditHead::LastHash]).from(AuditHead::Table).to_owned())
+        .fetch_one(
+            &Query::select()
+                .columns([AuditHead::Seq, AuditHead::LastHash])
+                .from(AuditHead::Table)
+                .to_owned(),
+        )
         .await?;
     if tip_seq != expected_seq - 1 || tip_hash != prev {
-        return Ok(Err(Break { seq: expected_seq, reason: format!("日志末尾缺失：应有 {tip_seq} 条，只找到 {} 条", expected_seq - 1) }));
+        return Ok(Err(Break {
+            seq: expected_seq,
+            reason: format!(
+                "日志末尾缺失：应有 {tip_seq} 条，只找到 {} 条",
+                expected_seq - 1
+            ),
+        }));
     }
     Ok(Ok(expected_seq - 1))
 }
 
 fn check_link(e: &Entry, expected_seq: i64, prev: &str) -> Option<Break> {
     if e.seq != expected_seq {
-        return Some(Break { seq: expected_seq, reason: format!("第 {expected_seq} 条缺失") });
+        return Some(Break {
+            seq: expected_seq,
+            reason: format!("第 {expected_seq} 条缺失"),
+        });
     }
     if e.prev_hash != prev {
-        return Some(Break { seq: e.seq, reason: format!("第 {} 条的前序哈希不符（条目被删除或调换）", e.seq) });
+        return Some(Break {
+            seq: e.seq,
+            reason: format!("第 {} 条的前序哈希不符（条目被删除或调换）", e.seq),
+        });
     }
     if e.compute_hash() != e.hash {
-        return Some(Break { seq: e.seq, reason: format!("第 {} 条内容被改动", e.seq) });
+        return Some(Break {
+            seq: e.seq,
+            reason: format!("第 {} 条内容被改动", e.seq),
+        });
     }
     None
 }
@@ -299,8 +323,13 @@ pub async fn search(c: &mut Conn<'_>, f: &Filter, page: PageReq) -> Result<Page<
     let mut count = q.clone();
     count.clear_selects().expr(Expr::col(AuditLog::Seq).count());
     let total = c.fetch_i64(&count).await?;
-    q.order_by(AuditLog::Seq, Order::Desc).limit(page.per_page).offset(page.offset());
-    Ok(Page { items: c.fetch_all(&q).await?, total })
+    q.order_by(AuditLog::Seq, Order::Desc)
+        .limit(page.per_page)
+        .offset(page.offset());
+    Ok(Page {
+        items: c.fetch_all(&q).await?,
+        total,
+    })
 }
 
 /// Raise an error unless the chain verifies (used by tests and the CLI).

@@ -133,9 +133,11 @@ impl Conn<'_> {
 
     /// Run an insert with its own `RETURNING` columns; one row per inserted row.
     pub async fn insert_returning<T: Row>(&mut self, q: &InsertStatement) -> Result<Vec<T>> {
-        on_backend!(self, q, |sql, vals, ex| Ok(sqlx::query_as_with::<_, T, _>(sql, vals)
-            .fetch_all(ex)
-            .await?))
+        on_backend!(self, q, |sql, vals, ex| Ok(sqlx::query_as_with::<_, T, _>(
+            sql, vals
+        )
+        .fetch_all(ex)
+        .await?))
     }
 
     /// Run an insert that ends in `RETURNING id`; returns the new id.

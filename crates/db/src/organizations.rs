@@ -38,7 +38,12 @@ pub struct NewOrganization {
 }
 
 /// Register an organisation in a division in scope.
-pub async fn create(c: &mut Conn<'_>, scope: &Scope, o: &NewOrganization, now: DateTime<Utc>) -> Result<i64> {
+pub async fn create(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    o: &NewOrganization,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let mut errs = FieldErrors::new();
     crate::divisions::check_name(&o.name, &mut errs);
     if o.kind.chars().count() > 30 {
@@ -46,43 +51,95 @@ pub async fn create(c: &mut Conn<'_>, scope: &Scope, o: &NewOrganization, now: D
     }
     errs.into_result()?;
     if !scope.contains(&o.division) {
-        return Err(DbError::invalid("division", "out_of_scope", "该区划不在您的管辖范围内"));
+        return Err(DbError::invalid(
+            "division",
+            "out_of_scope",
+            "该区划不在您的管辖范围内",
+        ));
     }
     if crate::divisions::get(c, &o.division).await?.is_none() {
-        return Err(DbError::invalid("division", "unknown_division", format!("区划 {} 不存在", o.division)));
+        return Err(DbError::invalid(
+            "division",
+            "unknown_division",
+            format!("区划 {} 不存在", o.division),
+        ));
     }
     let q = Query::insert()
         .into_table(Organizations::Table)
-        .columns([Organizations::Name, Organizations::CreditCode, Organizations::DivisionCode, Organizations::Kind, Organizations::CreatedAt, Organizations::UpdatedAt])
-        .values_panic([o.name.trim().into(), o.credit_code.as_str().into(), o.division.as_str().into(), o.kind.trim().into(), now.into(), now.into()])
+        .columns([
+            Organizations::Name,
+            Organizations::CreditCode,
+            Organizations::DivisionCode,
+            Organizations::Kind,
+            Organizations::CreatedAt,
+            Organizations::UpdatedAt,
+        ])
+        .values_panic([
+            o.name.trim().into(),
+            o.credit_code.as_str().into(),
+            o.division.as_str().into(),
+            o.kind.trim().into(),
+            now.into(),
+            now.into(),
+        ])
         .to_owned();
     let id = c.insert_id(&q).await.map_err(|e| match e {
-        DbError::Conflict(_) => DbError::invalid("credit_code", "duplicate_credit_code", "该统一社会信用代码已经登记"),
+        DbError::Conflict(_) => DbError::invalid(
+            "credit_code",
+            "duplicate_credit_code",
+            "该统一社会信用代码已经登记",
+        ),
         other => other,
     })?;
     let detail = serde_json::json!({"name": o.name.trim(), "credit_code": o.credit_code.as_str()});
-    audit::append(c, &scope.actor, Event::new("organization_create", "organization", id).division(o.division.as_str()).detail(detail), now).await?;
+    audit::append(
+        c,
+        &scope.actor,
+        Event::new("organization_create", "organization", id)
+            .division(o.division.as_str())
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
 /// Organisations in scope, by name.
 pub async fn list(c: &mut Conn<'_>, scope: &Scope, page: PageReq) -> Result<Page<Organization>> {
-    let base = Query::select().from(Organizations::Table).cond_where(scope.condition(Organizations::DivisionCode)).to_owned();
+    let base = Query::select()
+        .from(Organizations::Table)
+        .cond_where(scope.condition(Organizations::DivisionCode))
+        .to_owned();
     let mut count = base.clone();
     count.expr(Expr::col(Organizations::Id).count());
     let total = c.fetch_i64(&count).await?;
     let mut q = base;
-    q.columns([Organizations::Id, Organizations::Name, Organizations::CreditCode, Organizations::DivisionCode, Organizations::Kind])
-        .order_by(Organizations::Name, Order::Asc)
-        .limit(page.per_page)
-        .offset(page.offset());
-    Ok(Page { items: c.fetch_all(&q).await?, total })
+    q.columns([
+        Organizations::Id,
+        Organizations::Name,
+        Organizations::CreditCode,
+        Organizations::DivisionCode,
+        Organizations::Kind,
+    ])
+    .order_by(Organizations::Name, Order::Asc)
+    .limit(page.per_page)
+    .offset(page.offset());
+    Ok(Page {
+        items: c.fetch_all(&q).await?,
+        total,
+    })
 }
 
 /// One organisation in scope.
 pub async fn get(c: &mut Conn<'_>, scope: &Scope, id: i64) -> Result<Option<Organization>> {
     let q = Query::select()
-        .columns([Organizations::Id, Organizations::Name, Organizations::CreditCode, Organizations::DivisionCode, Organizations::Kind])
+        .columns([
+            Organizations::Id,
+            Organizations::Name,
+            Organizations::CreditCode,
+            Organizations::DivisionCode,
+            Organizations::Kind,
+        ])
         .from(Organizations::Table)
         .and_where(Expr::col(Organizations::Id).eq(id))
         .cond_where(scope.condition(Organizations::DivisionCode))

@@ -98,7 +98,10 @@ fn split_tags(s: &str) -> Vec<Tag> {
 }
 
 fn join_tags(tags: &[Tag]) -> String {
-    tags.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+    tags.iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A resident's fields as entered. Gender and birth date come from the ID number.
@@ -154,7 +157,11 @@ pub fn check_input(p: &PersonInput) -> std::result::Result<(), FieldErrors> {
         errs.add("name", "bad_chars", "姓名中不能含有特殊符号");
     }
     if p.address.chars().count() > MAX_ADDRESS {
-        errs.add("address", "too_long", format!("地址不能超过 {MAX_ADDRESS} 个字"));
+        errs.add(
+            "address",
+            "too_long",
+            format!("地址不能超过 {MAX_ADDRESS} 个字"),
+        );
     } else if p.address.chars().any(char::is_control) {
         errs.add("address", "bad_chars", "地址中不能含有控制字符");
     }
@@ -184,7 +191,11 @@ fn nonce() -> Result<[u8; 12]> {
 
 /// The index under which a tag is filed: the code for general tags, a blind index for sensitive ones.
 pub fn tag_index(key: &Protector, tag: Tag) -> String {
-    if tag.sensitive() { key.blind(F_TAG_INDEX, tag.as_str()) } else { tag.as_str().to_owned() }
+    if tag.sensitive() {
+        key.blind(F_TAG_INDEX, tag.as_str())
+    } else {
+        tag.as_str().to_owned()
+    }
 }
 
 /// The blind index of an ID number (exact-match search, duplicate detection).
@@ -193,8 +204,13 @@ pub fn id_index(key: &Protector, id: &IdCardNo) -> String {
 }
 
 fn seal(key: &Protector, p: &PersonInput) -> Result<Sealed> {
-    let (protected, general): (Vec<Tag>, Vec<Tag>) = p.tags.iter().copied().partition(|t| t.sensitive());
-    let protected_enc = if protected.is_empty() { None } else { Some(key.seal(F_TAGS, join_tags(&protected).as_bytes(), nonce()?)) };
+    let (protected, general): (Vec<Tag>, Vec<Tag>) =
+        p.tags.iter().copied().partition(|t| t.sensitive());
+    let protected_enc = if protected.is_empty() {
+        None
+    } else {
+        Some(key.seal(F_TAGS, join_tags(&protected).as_bytes(), nonce()?))
+    };
     let mut tag_indexes: Vec<String> = p.tags.iter().map(|t| tag_index(key, *t)).collect();
     tag_indexes.sort();
     tag_indexes.dedup();
@@ -202,7 +218,11 @@ fn seal(key: &Protector, p: &PersonInput) -> Result<Sealed> {
         id_enc: key.seal(F_ID, p.id_number.as_str().as_bytes(), nonce()?),
         id_index: id_index(key, &p.id_number),
         id_masked: p.id_number.masked(),
-        phone_enc: p.phone.as_ref().map(|ph| nonce().map(|n| key.seal(F_PHONE, ph.as_str().as_bytes(), n))).transpose()?,
+        phone_enc: p
+            .phone
+            .as_ref()
+            .map(|ph| nonce().map(|n| key.seal(F_PHONE, ph.as_str().as_bytes(), n)))
+            .transpose()?,
         phone_masked: p.phone.as_ref().map(Phone::masked),
         general: join_tags(&general),
         protected_enc,
@@ -236,45 +256,90 @@ fn select() -> SelectStatement {
 /// Check the division and household a person is to be filed under.
 async fn check_placement(c: &mut Conn<'_>, scope: &Scope, p: &PersonInput) -> Result<()> {
     if !scope.contains(&p.division) {
-        return Err(DbError::invalid("division", "out_of_scope", "该区划不在您的管辖范围内"));
+        return Err(DbError::invalid(
+            "division",
+            "out_of_scope",
+            "该区划不在您的管辖范围内",
+        ));
     }
     if crate::divisions::get(c, &p.division).await?.is_none() {
-        return Err(DbError::invalid("division", "unknown_division", format!("区划 {} 不存在", p.division)));
+        return Err(DbError::invalid(
+            "division",
+            "unknown_division",
+            format!("区划 {} 不存在", p.division),
+        ));
     }
     if let Some(h) = p.household_id {
-        let hh = household(c, scope, h).await?.ok_or_else(|| DbError::invalid("household_id", "unknown_household", "户不存在或不在管辖范围内"))?;
+        let hh = household(c, scope, h).await?.ok_or_else(|| {
+            DbError::invalid(
+                "household_id",
+                "unknown_household",
+                "户不存在或不在管辖范围内",
+            )
+        })?;
         let village = p.division.as_str().get(0..12).unwrap_or_default();
         if hh.division_code != village {
-            return Err(DbError::invalid("household_id", "household_elsewhere", "该户不在此人所在的村（社区）"));
+            return Err(DbError::invalid(
+                "household_id",
+                "household_elsewhere",
+                "该户不在此人所在的村（社区）",
+            ));
         }
     }
     Ok(())
 }
 
 /// Register a resident and record it in the audit log.
-pub async fn create(c: &mut Conn<'_>, scope: &Scope, key: &Protector, p: &PersonInput, now: DateTime<Utc>) -> Result<i64> {
+pub async fn create(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    key: &Protector,
+    p: &PersonInput,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     check_input(p)?;
     check_placement(c, scope, p).await?;
     let s = seal(key, p)?;
     if find_id_index(c, &s.id_index).await?.is_some() {
-        return Err(DbError::invalid("id_number", "duplicate_id_number", "该身份证号已经登记"));
+        return Err(DbError::invalid(
+            "id_number",
+            "duplicate_id_number",
+            "该身份证号已经登记",
+        ));
     }
     let id = insert_row(c, p, &s, now).await?;
     let detail = serde_json::json!({
         "name": p.name.trim(), "division": p.division.as_str(), "id_number": s.id_masked,
         "phone": s.phone_masked, "tags": s.general, "protected_tags": if s.protected_enc.is_some() { "已设置" } else { "" },
     });
-    audit::append(c, &scope.actor, Event::new("person_create", "person", id).division(p.division.as_str()).detail(detail), now).await?;
+    audit::append(
+        c,
+        &scope.actor,
+        Event::new("person_create", "person", id)
+            .division(p.division.as_str())
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
 async fn find_id_index(c: &mut Conn<'_>, index: &str) -> Result<Option<i64>> {
-    let q = Query::select().column(People::Id).from(People::Table).and_where(Expr::col(People::IdNumberIndex).eq(index)).to_owned();
+    let q = Query::select()
+        .column(People::Id)
+        .from(People::Table)
+        .and_where(Expr::col(People::IdNumberIndex).eq(index))
+        .to_owned();
     let row: Option<(i64,)> = c.fetch_optional(&q).await?;
     Ok(row.map(|r| r.0))
 }
 
-async fn insert_row(c: &mut Conn<'_>, p: &PersonInput, s: &Sealed, now: DateTime<Utc>) -> Result<i64> {
+async fn insert_row(
+    c: &mut Conn<'_>,
+    p: &PersonInput,
+    s: &Sealed,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let q = Query::insert()
         .into_table(People::Table)
         .columns([
@@ -323,12 +388,30 @@ fn row_values(p: &PersonInput, s: &Sealed, now: DateTime<Utc>) -> [sea_query::Si
     ]
 }
 
-async fn write_tags(c: &mut Conn<'_>, person: i64, division: &str, indexes: &[String]) -> Result<()> {
-    c.execute(&Query::delete().from_table(PersonTags::Table).and_where(Expr::col(PersonTags::PersonId).eq(person)).to_owned()).await?;
+async fn write_tags(
+    c: &mut Conn<'_>,
+    person: i64,
+    division: &str,
+    indexes: &[String],
+) -> Result<()> {
+    c.execute(
+        &Query::delete()
+            .from_table(PersonTags::Table)
+            .and_where(Expr::col(PersonTags::PersonId).eq(person))
+            .to_owned(),
+    )
+    .await?;
     if indexes.is_empty() {
         return Ok(());
     }
-    let mut q = Query::insert().into_table(PersonTags::Table).columns([PersonTags::PersonId, PersonTags::TagIndex, PersonTags::DivisionCode]).to_owned();
+    let mut q = Query::insert()
+        .into_table(PersonTags::Table)
+        .columns([
+            PersonTags::PersonId,
+            PersonTags::TagIndex,
+            PersonTags::DivisionCode,
+        ])
+        .to_owned();
     for t in indexes {
         q.values_panic([person.into(), t.clone().into(), division.into()]);
     }
@@ -358,18 +441,35 @@ pub struct Filter {
 }
 
 /// Residents in scope matching `f`, by division then id.
-pub async fn list(c: &mut Conn<'_>, scope: &Scope, key: &Protector, f: &Filter, page: PageReq) -> Result<Page<PersonRow>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    key: &Protector,
+    f: &Filter,
+    page: PageReq,
+) -> Result<Page<PersonRow>> {
     let narrowed = match &f.division {
-        Some(d) if !scope.contains(d) => return Ok(Page { items: Vec::new(), total: 0 }),
-        Some(d) => Scope { root: d.clone(), ..scope.clone() },
+        Some(d) if !scope.contains(d) => {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        }
+        Some(d) => Scope {
+            root: d.clone(),
+            ..scope.clone()
+        },
         None => scope.clone(),
     };
-    let mut q = select().cond_where(narrowed.condition((People::Table, People::DivisionCode))).to_owned();
+    let mut q = select()
+        .cond_where(narrowed.condition((People::Table, People::DivisionCode)))
+        .to_owned();
     if let Some(t) = f.tag {
         q.join(
             JoinType::InnerJoin,
             PersonTags::Table,
-            Expr::col((PersonTags::Table, PersonTags::PersonId)).equals((People::Table, People::Id)),
+            Expr::col((PersonTags::Table, PersonTags::PersonId))
+                .equals((People::Table, People::Id)),
         )
         .and_where(Expr::col((PersonTags::Table, PersonTags::TagIndex)).eq(tag_index(key, t)))
         .cond_where(narrowed.condition((PersonTags::Table, PersonTags::DivisionCode)));
@@ -384,27 +484,48 @@ pub async fn list(c: &mut Conn<'_>, scope: &Scope, key: &Protector, f: &Filter, 
         q.and_where(Expr::col((People::Table, People::HouseholdId)).eq(h));
     }
     let mut count = q.clone();
-    count.clear_selects().expr(Expr::col((People::Table, People::Id)).count());
+    count
+        .clear_selects()
+        .expr(Expr::col((People::Table, People::Id)).count());
     let total = c.fetch_i64(&count).await?;
     q.order_by((People::Table, People::DivisionCode), Order::Asc)
         .order_by((People::Table, People::Id), Order::Asc)
         .limit(page.per_page)
         .offset(page.offset());
-    Ok(Page { items: c.fetch_all(&q).await?, total })
+    Ok(Page {
+        items: c.fetch_all(&q).await?,
+        total,
+    })
 }
 
 fn escape_like(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect()
+    s.chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect()
 }
 
 /// Change a resident's fields (division may move within scope); audits the changes.
-pub async fn update(c: &mut Conn<'_>, scope: &Scope, key: &Protector, id: i64, p: &PersonInput, now: DateTime<Utc>) -> Result<()> {
+pub async fn update(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    key: &Protector,
+    id: i64,
+    p: &PersonInput,
+    now: DateTime<Utc>,
+) -> Result<()> {
     check_input(p)?;
     let before = get(c, scope, id).await?.ok_or(DbError::NotFound)?;
     check_placement(c, scope, p).await?;
     let s = seal(key, p)?;
-    if find_id_index(c, &s.id_index).await?.is_some_and(|other| other != id) {
-        return Err(DbError::invalid("id_number", "duplicate_id_number", "该身份证号已经登记"));
+    if find_id_index(c, &s.id_index)
+        .await?
+        .is_some_and(|other| other != id)
+    {
+        return Err(DbError::invalid(
+            "id_number",
+            "duplicate_id_number",
+            "该身份证号已经登记",
+        ));
     }
     let vals = row_values(p, &s, now);
     let cols = [
@@ -436,7 +557,15 @@ pub async fn update(c: &mut Conn<'_>, scope: &Scope, key: &Protector, id: i64, p
     }
     write_tags(c, id, p.division.as_str(), &s.tag_indexes).await?;
     let detail = diff(&before, p, &s, key);
-    audit::append(c, &scope.actor, Event::new("person_update", "person", id).division(p.division.as_str()).detail(detail), now).await?;
+    audit::append(
+        c,
+        &scope.actor,
+        Event::new("person_update", "person", id)
+            .division(p.division.as_str())
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -449,21 +578,50 @@ fn diff(before: &PersonRow, p: &PersonInput, s: &Sealed, key: &Protector) -> ser
         }
     };
     plain("name", before.name.clone(), p.name.trim().to_owned());
-    plain("division", before.division_code.clone(), p.division.as_str().to_owned());
-    plain("address", before.address.clone(), p.address.trim().to_owned());
-    plain("relation", before.relation.clone(), p.relation.as_str().to_owned());
-    plain("household_id", format!("{:?}", before.household_id), format!("{:?}", p.household_id));
+    plain(
+        "division",
+        before.division_code.clone(),
+        p.division.as_str().to_owned(),
+    );
+    plain(
+        "address",
+        before.address.clone(),
+        p.address.trim().to_owned(),
+    );
+    plain(
+        "relation",
+        before.relation.clone(),
+        p.relation.as_str().to_owned(),
+    );
+    plain(
+        "household_id",
+        format!("{:?}", before.household_id),
+        format!("{:?}", p.household_id),
+    );
     plain("tags", before.tags_general.clone(), s.general.clone());
-    let old_id = key.open_string(F_ID, &before.id_number_enc).unwrap_or_default();
+    let old_id = key
+        .open_string(F_ID, &before.id_number_enc)
+        .unwrap_or_default();
     if old_id != p.id_number.as_str() {
         m.insert("id_number".into(), serde_json::json!("已修改"));
     }
-    let old_phone = before.phone_enc.as_ref().and_then(|b| key.open_string(F_PHONE, b).ok());
+    let old_phone = before
+        .phone_enc
+        .as_ref()
+        .and_then(|b| key.open_string(F_PHONE, b).ok());
     if old_phone.as_deref() != p.phone.as_ref().map(Phone::as_str) {
         m.insert("phone".into(), serde_json::json!("已修改"));
     }
-    let old_tags = before.tags_protected_enc.as_ref().and_then(|b| key.open_string(F_TAGS, b).ok()).unwrap_or_default();
-    let new_tags = s.protected_enc.as_ref().and_then(|b| key.open_string(F_TAGS, b).ok()).unwrap_or_default();
+    let old_tags = before
+        .tags_protected_enc
+        .as_ref()
+        .and_then(|b| key.open_string(F_TAGS, b).ok())
+        .unwrap_or_default();
+    let new_tags = s
+        .protected_enc
+        .as_ref()
+        .and_then(|b| key.open_string(F_TAGS, b).ok())
+        .unwrap_or_default();
     if old_tags != new_tags {
         m.insert("protected_tags".into(), serde_json::json!("已修改"));
     }
@@ -471,10 +629,19 @@ fn diff(before: &PersonRow, p: &PersonInput, s: &Sealed, key: &Protector) -> ser
 }
 
 /// Decrypt one protected value of a resident in scope and audit the reveal.
-pub async fn reveal(c: &mut Conn<'_>, scope: &Scope, key: &Protector, id: i64, field: Protected, now: DateTime<Utc>) -> Result<String> {
+pub async fn reveal(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    key: &Protector,
+    id: i64,
+    field: Protected,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let p = get(c, scope, id).await?.ok_or(DbError::NotFound)?;
     let clear = open_field(key, &p, field)?;
-    let ev = Event::new("reveal", "person", id).division(&p.division_code).detail(serde_json::json!({"field": field.as_str()}));
+    let ev = Event::new("reveal", "person", id)
+        .division(&p.division_code)
+        .detail(serde_json::json!({"field": field.as_str()}));
     audit::append(c, &scope.actor, ev, now).await?;
     Ok(clear)
 }
@@ -489,7 +656,11 @@ pub fn open_field(key: &Protector, p: &PersonRow, field: Protected) -> Result<St
             None => String::new(),
         },
         Protected::Tags => match &p.tags_protected_enc {
-            Some(b) => split_tags(&key.open_string(F_TAGS, b).map_err(broken)?).iter().map(|t| t.label()).collect::<Vec<_>>().join("、"),
+            Some(b) => split_tags(&key.open_string(F_TAGS, b).map_err(broken)?)
+                .iter()
+                .map(|t| t.label())
+                .collect::<Vec<_>>()
+                .join("、"),
             None => String::new(),
         },
     })
@@ -510,7 +681,11 @@ pub struct Household {
 
 pub async fn household(c: &mut Conn<'_>, scope: &Scope, id: i64) -> Result<Option<Household>> {
     let q = Query::select()
-        .columns([Households::Id, Households::DivisionCode, Households::Address])
+        .columns([
+            Households::Id,
+            Households::DivisionCode,
+            Households::Address,
+        ])
         .from(Households::Table)
         .and_where(Expr::col(Households::Id).eq(id))
         .cond_where(scope.condition(Households::DivisionCode))
@@ -519,53 +694,125 @@ pub async fn household(c: &mut Conn<'_>, scope: &Scope, id: i64) -> Result<Optio
 }
 
 /// Open a household in a village/community in scope.
-pub async fn create_household(c: &mut Conn<'_>, scope: &Scope, village: &DivisionCode, address: &str, now: DateTime<Utc>) -> Result<i64> {
+pub async fn create_household(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    village: &DivisionCode,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     if village.level() != Level::Village {
-        return Err(DbError::invalid("division", "bad_level", "户应建在村（社区）"));
+        return Err(DbError::invalid(
+            "division",
+            "bad_level",
+            "户应建在村（社区）",
+        ));
     }
     if !scope.contains(village) {
-        return Err(DbError::invalid("division", "out_of_scope", "该区划不在您的管辖范围内"));
+        return Err(DbError::invalid(
+            "division",
+            "out_of_scope",
+            "该区划不在您的管辖范围内",
+        ));
     }
     if address.chars().count() > MAX_ADDRESS || address.chars().any(char::is_control) {
-        return Err(DbError::invalid("address", "bad_address", format!("地址不能超过 {MAX_ADDRESS} 个字")));
+        return Err(DbError::invalid(
+            "address",
+            "bad_address",
+            format!("地址不能超过 {MAX_ADDRESS} 个字"),
+        ));
     }
     if crate::divisions::get(c, village).await?.is_none() {
-        return Err(DbError::invalid("division", "unknown_division", format!("区划 {village} 不存在")));
+        return Err(DbError::invalid(
+            "division",
+            "unknown_division",
+            format!("区划 {village} 不存在"),
+        ));
     }
     let q = Query::insert()
         .into_table(Households::Table)
-        .columns([Households::DivisionCode, Households::Address, Households::CreatedAt, Households::UpdatedAt])
-        .values_panic([village.as_str().into(), address.trim().into(), now.into(), now.into()])
+        .columns([
+            Households::DivisionCode,
+            Households::Address,
+            Households::CreatedAt,
+            Households::UpdatedAt,
+        ])
+        .values_panic([
+            village.as_str().into(),
+            address.trim().into(),
+            now.into(),
+            now.into(),
+        ])
         .to_owned();
     let id = c.insert_id(&q).await?;
-    audit::append(c, &scope.actor, Event::new("household_create", "household", id).division(village.as_str()), now).await?;
+    audit::append(
+        c,
+        &scope.actor,
+        Event::new("household_create", "household", id).division(village.as_str()),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
 /// Move a resident to another household (or none) with a relation to its head.
-pub async fn move_household(c: &mut Conn<'_>, scope: &Scope, person: i64, household_id: Option<i64>, relation: Relation, now: DateTime<Utc>) -> Result<()> {
+pub async fn move_household(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    person: i64,
+    household_id: Option<i64>,
+    relation: Relation,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let p = get(c, scope, person).await?.ok_or(DbError::NotFound)?;
     if let Some(h) = household_id {
-        let hh = household(c, scope, h).await?.ok_or_else(|| DbError::invalid("household_id", "unknown_household", "户不存在或不在管辖范围内"))?;
+        let hh = household(c, scope, h).await?.ok_or_else(|| {
+            DbError::invalid(
+                "household_id",
+                "unknown_household",
+                "户不存在或不在管辖范围内",
+            )
+        })?;
         if Some(hh.division_code.as_str()) != p.division_code.get(0..12) {
-            return Err(DbError::invalid("household_id", "household_elsewhere", "该户不在此人所在的村（社区）"));
+            return Err(DbError::invalid(
+                "household_id",
+                "household_elsewhere",
+                "该户不在此人所在的村（社区）",
+            ));
         }
     }
     let q = Query::update()
         .table(People::Table)
-        .values([(People::HouseholdId, household_id.into()), (People::Relation, relation.as_str().into()), (People::UpdatedAt, now.into())])
+        .values([
+            (People::HouseholdId, household_id.into()),
+            (People::Relation, relation.as_str().into()),
+            (People::UpdatedAt, now.into()),
+        ])
         .and_where(Expr::col(People::Id).eq(person))
         .cond_where(scope.condition(People::DivisionCode))
         .to_owned();
     c.execute(&q).await?;
     let detail = serde_json::json!({"household_id": {"before": p.household_id, "after": household_id}, "relation": {"before": p.relation, "after": relation.as_str()}});
-    audit::append(c, &scope.actor, Event::new("person_move_household", "person", person).division(&p.division_code).detail(detail), now).await?;
+    audit::append(
+        c,
+        &scope.actor,
+        Event::new("person_move_household", "person", person)
+            .division(&p.division_code)
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
 /// Insert many residents at once (demo loading): sealed and indexed like
 /// [`create`], with no per-row audit entry (the caller records one for the batch).
-pub async fn insert_bulk(c: &mut Conn<'_>, key: &Protector, rows: &[PersonInput], now: DateTime<Utc>) -> Result<()> {
+pub async fn insert_bulk(
+    c: &mut Conn<'_>,
+    key: &Protector,
+    rows: &[PersonInput],
+    now: DateTime<Utc>,
+) -> Result<()> {
     for chunk in rows.chunks(300) {
         let mut q = Query::insert()
             .into_table(People::Table)
@@ -596,8 +843,20 @@ pub async fn insert_bulk(c: &mut Conn<'_>, key: &Protector, rows: &[PersonInput]
         }
         q.returning(Query::returning().columns([People::Id, People::IdNumberIndex]));
         // Pair ids by blind index: RETURNING order is not guaranteed.
-        let ids: std::collections::HashMap<String, i64> = c.insert_returning::<(i64, String)>(&q).await?.into_iter().map(|(id, ix)| (ix, id)).collect();
-        let mut t = Query::insert().into_table(PersonTags::Table).columns([PersonTags::PersonId, PersonTags::TagIndex, PersonTags::DivisionCode]).to_owned();
+        let ids: std::collections::HashMap<String, i64> = c
+            .insert_returning::<(i64, String)>(&q)
+            .await?
+            .into_iter()
+            .map(|(id, ix)| (ix, id))
+            .collect();
+        let mut t = Query::insert()
+            .into_table(PersonTags::Table)
+            .columns([
+                PersonTags::PersonId,
+                PersonTags::TagIndex,
+                PersonTags::DivisionCode,
+            ])
+            .to_owned();
         let mut any = false;
         for (index, division, tags) in tagged {
             let Some(id) = ids.get(&index) else { continue };
@@ -615,24 +874,47 @@ pub async fn insert_bulk(c: &mut Conn<'_>, key: &Protector, rows: &[PersonInput]
 
 /// Number of residents in scope.
 pub async fn count(c: &mut Conn<'_>, scope: &Scope) -> Result<i64> {
-    let q = Query::select().expr(Expr::col(People::Id).count()).from(People::Table).cond_where(scope.condition(People::DivisionCode)).to_owned();
+    let q = Query::select()
+        .expr(Expr::col(People::Id).count())
+        .from(People::Table)
+        .cond_where(scope.condition(People::DivisionCode))
+        .to_owned();
     c.fetch_i64(&q).await
 }
 
 /// Insert many households at once (demo loading); ids in input order.
-pub async fn insert_households(c: &mut Conn<'_>, rows: &[(String, String)], now: DateTime<Utc>) -> Result<Vec<i64>> {
+pub async fn insert_households(
+    c: &mut Conn<'_>,
+    rows: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
         let mut q = Query::insert()
             .into_table(Households::Table)
-            .columns([Households::DivisionCode, Households::Address, Households::CreatedAt, Households::UpdatedAt])
+            .columns([
+                Households::DivisionCode,
+                Households::Address,
+                Households::CreatedAt,
+                Households::UpdatedAt,
+            ])
             .to_owned();
         for (code, address) in chunk {
-            q.values_panic([code.clone().into(), address.clone().into(), now.into(), now.into()]);
+            q.values_panic([
+                code.clone().into(),
+                address.clone().into(),
+                now.into(),
+                now.into(),
+            ]);
         }
         q.returning_col(Households::Id);
         // Identity values are assigned in VALUES order; RETURNING order is not promised.
-        let mut ids: Vec<i64> = c.insert_returning::<(i64,)>(&q).await?.into_iter().map(|r| r.0).collect();
+        let mut ids: Vec<i64> = c
+            .insert_returning::<(i64,)>(&q)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
         ids.sort_unstable();
         out.extend(ids);
     }

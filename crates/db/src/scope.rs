@@ -19,11 +19,19 @@ pub struct Actor {
 impl Actor {
     /// Work done by the system itself (demo loading, migrations).
     pub fn system() -> Actor {
-        Actor { user_id: None, name: "system".into(), role: String::new() }
+        Actor {
+            user_id: None,
+            name: "system".into(),
+            role: String::new(),
+        }
     }
 
     pub fn anonymous() -> Actor {
-        Actor { user_id: None, name: "anonymous".into(), role: String::new() }
+        Actor {
+            user_id: None,
+            name: "anonymous".into(),
+            role: String::new(),
+        }
     }
 }
 
@@ -83,7 +91,11 @@ mod tests {
     use super::*;
 
     fn scope(code: &str) -> Scope {
-        Scope::new(DivisionCode::parse(code).unwrap(), Role::CityStaff, Actor::system())
+        Scope::new(
+            DivisionCode::parse(code).unwrap(),
+            Role::CityStaff,
+            Actor::system(),
+        )
     }
 
     #[test]
@@ -91,7 +103,12 @@ mod tests {
         assert_eq!(scope("430500").bounds(), ("4305".into(), "4306".into()));
         assert_eq!(scope("430509").bounds(), ("430509".into(), "43050:".into()));
         let (lo, hi) = scope("430502001").bounds();
-        for (code, inside) in [("430502001001", true), ("430502001999001", true), ("430502002001", false), ("430502000999", false)] {
+        for (code, inside) in [
+            ("430502001001", true),
+            ("430502001999001", true),
+            ("430502002001", false),
+            ("430502000999", false),
+        ] {
             assert_eq!(lo.as_str() <= code && code < hi.as_str(), inside, "{code}");
         }
     }

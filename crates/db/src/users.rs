@@ -55,7 +55,11 @@ impl User {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.id), name: self.username.clone(), role: self.role.clone() }
+        Actor {
+            user_id: Some(self.id),
+            name: self.username.clone(),
+            role: self.role.clone(),
+        }
     }
 }
 
@@ -71,9 +75,15 @@ pub struct NewUser {
 
 /// 3–32 characters of letters, digits, `_`, `.`, `-`.
 pub fn check_username(username: &str, errs: &mut FieldErrors) {
-    let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !(3..=32).contains(&username.len()) || !ok_chars {
-        errs.add("username", "bad_username", "用户名应为 3–32 位字母、数字、下划线、点或连字符");
+        errs.add(
+            "username",
+            "bad_username",
+            "用户名应为 3–32 位字母、数字、下划线、点或连字符",
+        );
     }
 }
 
@@ -84,7 +94,11 @@ fn check_new(u: &NewUser) -> Result<()> {
     if let Some(level) = u.role.expected_level()
         && u.division.level() != level
     {
-        errs.add("division", "role_level_mismatch", format!("{}应绑定到{}一级的区划", u.role.label(), level.label()));
+        errs.add(
+            "division",
+            "role_level_mismatch",
+            format!("{}应绑定到{}一级的区划", u.role.label(), level.label()),
+        );
     }
     errs.into_result().map_err(DbError::Invalid)
 }
@@ -108,10 +122,19 @@ fn select() -> sea_query::SelectStatement {
 }
 
 /// Create an account and record it in the audit log.
-pub async fn create(c: &mut Conn<'_>, actor: &Actor, u: &NewUser, now: DateTime<Utc>) -> Result<i64> {
+pub async fn create(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    u: &NewUser,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     check_new(u)?;
     if crate::divisions::get(c, &u.division).await?.is_none() {
-        return Err(DbError::invalid("division", "unknown_division", format!("区划 {} 不存在", u.division)));
+        return Err(DbError::invalid(
+            "division",
+            "unknown_division",
+            format!("区划 {} 不存在", u.division),
+        ));
     }
     let q = Query::insert()
         .into_table(Users::Table)
@@ -138,23 +161,51 @@ pub async fn create(c: &mut Conn<'_>, actor: &Actor, u: &NewUser, now: DateTime<
         .to_owned();
     let id = c.insert_id(&q).await?;
     let detail = serde_json::json!({"username": u.username, "role": u.role.as_str(), "division": u.division.as_str()});
-    audit::append(c, actor, Event::new("user_create", "user", id).division(u.division.as_str()).detail(detail), now).await?;
+    audit::append(
+        c,
+        actor,
+        Event::new("user_create", "user", id)
+            .division(u.division.as_str())
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
 pub async fn find_by_username(c: &mut Conn<'_>, username: &str) -> Result<Option<User>> {
-    c.fetch_optional(&select().and_where(Expr::col(Users::Username).eq(username)).to_owned()).await
+    c.fetch_optional(
+        &select()
+            .and_where(Expr::col(Users::Username).eq(username))
+            .to_owned(),
+    )
+    .await
 }
 
 pub async fn get(c: &mut Conn<'_>, id: i64) -> Result<Option<User>> {
-    c.fetch_optional(&select().and_where(Expr::col(Users::Id).eq(id)).to_owned()).await
+    c.fetch_optional(&select().and_where(Expr::col(Users::Id).eq(id)).to_owned())
+        .await
 }
 
 /// All accounts, by username.
 pub async fn list(c: &mut Conn<'_>, page: PageReq) -> Result<Page<User>> {
-    let total = c.fetch_i64(&Query::select().expr(Expr::col(Users::Id).count()).from(Users::Table).to_owned()).await?;
-    let q = select().order_by(Users::Username, Order::Asc).limit(page.per_page).offset(page.offset()).to_owned();
-    Ok(Page { items: c.fetch_all(&q).await?, total })
+    let total = c
+        .fetch_i64(
+            &Query::select()
+                .expr(Expr::col(Users::Id).count())
+                .from(Users::Table)
+                .to_owned(),
+        )
+        .await?;
+    let q = select()
+        .order_by(Users::Username, Order::Asc)
+        .limit(page.per_page)
+        .offset(page.offset())
+        .to_owned();
+    Ok(Page {
+        items: c.fetch_all(&q).await?,
+        total,
+    })
 }
 
 /// Count a failed sign-in; lock the account at the threshold. Returns whether it is now locked.
@@ -165,7 +216,10 @@ pub async fn record_failure(c: &mut Conn<'_>, user: &User, now: DateTime<Utc>) -
     let q = Query::update()
         .table(Users::Table)
         .values([
-            (Users::FailedLogins, (if lock { 0 } else { failures }).into()),
+            (
+                Users::FailedLogins,
+                (if lock { 0 } else { failures }).into(),
+            ),
             (Users::LockedUntil, until.into()),
         ])
         .and_where(Expr::col(Users::Id).eq(user.id))
@@ -178,21 +232,30 @@ pub async fn record_failure(c: &mut Conn<'_>, user: &User, now: DateTime<Utc>) -
 pub async fn record_success(c: &mut Conn<'_>, user_id: i64) -> Result<()> {
     let q = Query::update()
         .table(Users::Table)
-        .values([(Users::FailedLogins, 0.into()), (Users::LockedUntil, Option::<DateTime<Utc>>::None.into())])
+        .values([
+            (Users::FailedLogins, 0i64.into()),
+            (Users::LockedUntil, Option::<DateTime<Utc>>::None.into()),
+        ])
         .and_where(Expr::col(Users::Id).eq(user_id))
         .to_owned();
     c.execute(&q).await.map(|_| ())
 }
 
 /// Replace the password hash and end every session and token of the user.
-pub async fn set_password(c: &mut Conn<'_>, actor: &Actor, user_id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_password(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    user_id: i64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let q = Query::update()
         .table(Users::Table)
         .values([
             (Users::PasswordHash, hash.into()),
             (Users::PasswordChangedAt, now.into()),
             (Users::UpdatedAt, now.into()),
-            (Users::FailedLogins, 0.into()),
+            (Users::FailedLogins, 0i64.into()),
             (Users::LockedUntil, Option::<DateTime<Utc>>::None.into()),
         ])
         .and_where(Expr::col(Users::Id).eq(user_id))
@@ -201,21 +264,48 @@ pub async fn set_password(c: &mut Conn<'_>, actor: &Actor, user_id: i64, hash: &
         return Err(DbError::NotFound);
     }
     crate::sessions::end_all_for_user(c, user_id, now).await?;
-    audit::append(c, actor, Event::new("password_change", "user", user_id), now).await?;
+    audit::append(
+        c,
+        actor,
+        Event::new("password_change", "user", user_id),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
 /// Change role and division (security administrator's work).
-pub async fn set_role(c: &mut Conn<'_>, actor: &Actor, user_id: i64, role: Role, division: &DivisionCode, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_role(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    user_id: i64,
+    role: Role,
+    division: &DivisionCode,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let before = get(c, user_id).await?.ok_or(DbError::NotFound)?;
-    let probe = NewUser { username: before.username.clone(), display_name: before.display_name.clone(), role, division: division.clone(), password_hash: String::new() };
+    let probe = NewUser {
+        username: before.username.clone(),
+        display_name: before.display_name.clone(),
+        role,
+        division: division.clone(),
+        password_hash: String::new(),
+    };
     check_new(&probe)?;
     if crate::divisions::get(c, division).await?.is_none() {
-        return Err(DbError::invalid("division", "unknown_division", format!("区划 {division} 不存在")));
+        return Err(DbError::invalid(
+            "division",
+            "unknown_division",
+            format!("区划 {division} 不存在"),
+        ));
     }
     let q = Query::update()
         .table(Users::Table)
-        .values([(Users::Role, role.as_str().into()), (Users::DivisionCode, division.as_str().into()), (Users::UpdatedAt, now.into())])
+        .values([
+            (Users::Role, role.as_str().into()),
+            (Users::DivisionCode, division.as_str().into()),
+            (Users::UpdatedAt, now.into()),
+        ])
         .and_where(Expr::col(Users::Id).eq(user_id))
         .to_owned();
     c.execute(&q).await?;
@@ -224,15 +314,32 @@ pub async fn set_role(c: &mut Conn<'_>, actor: &Actor, user_id: i64, role: Role,
         "role": {"before": before.role, "after": role.as_str()},
         "division": {"before": before.division_code, "after": division.as_str()},
     });
-    audit::append(c, actor, Event::new("user_role_change", "user", user_id).division(division.as_str()).detail(detail), now).await?;
+    audit::append(
+        c,
+        actor,
+        Event::new("user_role_change", "user", user_id)
+            .division(division.as_str())
+            .detail(detail),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
 /// Disable or re-enable an account; disabling ends its sessions.
-pub async fn set_disabled(c: &mut Conn<'_>, actor: &Actor, user_id: i64, disabled: bool, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_disabled(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    user_id: i64,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let q = Query::update()
         .table(Users::Table)
-        .values([(Users::Disabled, disabled.into()), (Users::UpdatedAt, now.into())])
+        .values([
+            (Users::Disabled, disabled.into()),
+            (Users::UpdatedAt, now.into()),
+        ])
         .and_where(Expr::col(Users::Id).eq(user_id))
         .to_owned();
     if c.execute(&q).await? == 0 {
@@ -241,13 +348,22 @@ pub async fn set_disabled(c: &mut Conn<'_>, actor: &Actor, user_id: i64, disable
     if disabled {
         crate::sessions::end_all_for_user(c, user_id, now).await?;
     }
-    let action = if disabled { "user_disable" } else { "user_enable" };
+    let action = if disabled {
+        "user_disable"
+    } else {
+        "user_enable"
+    };
     audit::append(c, actor, Event::new(action, "user", user_id), now).await?;
     Ok(())
 }
 
 /// Lift a lockout.
-pub async fn unlock(c: &mut Conn<'_>, actor: &Actor, user_id: i64, now: DateTime<Utc>) -> Result<()> {
+pub async fn unlock(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
     record_success(c, user_id).await?;
     audit::append(c, actor, Event::new("user_unlock", "user", user_id), now).await?;
     Ok(())

@@ -171,7 +171,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             open(&db.url).await?;
             println!("数据库已是最新结构。");
         }
-        Command::Demo { db, scale, seed, people, serve, bind } => {
+        Command::Demo {
+            db,
+            scale,
+            seed,
+            people,
+            serve,
+            bind,
+        } => {
             let key = config::secret_key(&db.url)?.protector();
             let pool = open(&db.url).await?;
             load_demo(&pool, &key, scale, seed, people).await?;
@@ -179,11 +186,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 crate::serve::serve(pool, key, &bind).await?;
             }
         }
-        Command::User { cmd: UserCmd::Add { username, role, division, name, db } } => {
+        Command::User {
+            cmd:
+                UserCmd::Add {
+                    username,
+                    role,
+                    division,
+                    name,
+                    db,
+                },
+        } => {
             let pool = open(&db.url).await?;
-            add_user(&pool, &username, &role, division.as_deref(), name.as_deref()).await?;
+            add_user(
+                &pool,
+                &username,
+                &role,
+                division.as_deref(),
+                name.as_deref(),
+            )
+            .await?;
         }
-        Command::Audit { cmd: AuditCmd::Verify { db } } => {
+        Command::Audit {
+            cmd: AuditCmd::Verify { db },
+        } => {
             let pool = open(&db.url).await?;
             return verify_audit(&pool).await;
         }
@@ -199,7 +224,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let pool = open(&db.url).await?;
             let key = add_api_key(&pool, &name, division.as_deref()).await?;
             println!("{key}");
-            eprintln!("密钥只显示这一次，请妥善保存；有效期 {} 天。", shequ_db::api_keys::KEY_DAYS);
+            eprintln!(
+                "密钥只显示这一次，请妥善保存；有效期 {} 天。",
+                shequ_db::api_keys::KEY_DAYS
+            );
         }
         Command::Apikey {
             cmd: ApikeyCmd::Revoke { id, db },
@@ -225,7 +253,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_demo(db: &Db, key: &shequ_core::Protector, scale: ScaleArg, seed: u64, people: Option<usize>) -> Result<()> {
+async fn load_demo(
+    db: &Db,
+    key: &shequ_core::Protector,
+    scale: ScaleArg,
+    seed: u64,
+    people: Option<usize>,
+) -> Result<()> {
     let scale = match scale {
         ScaleArg::Small => Scale::Small,
         ScaleArg::City => Scale::City,
@@ -237,26 +271,60 @@ async fn load_demo(db: &Db, key: &shequ_core::Protector, scale: ScaleArg, seed: 
     let started = Instant::now();
     let now = chrono::Utc::now();
     let s = demo::load(db, scale, seed, now).await?;
-    let password = std::env::var("SHEQU_DEMO_PASSWORD").unwrap_or_else(|_| demo::users::DEFAULT_PASSWORD.to_owned());
-    shequ_core::password::check_policy("demo", &password).map_err(|e| anyhow::anyhow!("SHEQU_DEMO_PASSWORD 不符合密码规则：{e}"))?;
-    let hash = shequ_web::auth::hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = std::env::var("SHEQU_DEMO_PASSWORD")
+        .unwrap_or_else(|_| demo::users::DEFAULT_PASSWORD.to_owned());
+    shequ_core::password::check_policy("demo", &password)
+        .map_err(|e| anyhow::anyhow!("SHEQU_DEMO_PASSWORD 不符合密码规则：{e}"))?;
+    let hash = shequ_web::auth::hash(&password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let logins = demo::users::load(db, &hash, now).await?;
     let residents = demo::people::load(db, key, seed, people, now).await?;
-    let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str()).detail(serde_json::json!({"people": residents, "divisions": s.divisions}));
+    let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str())
+        .detail(serde_json::json!({"people": residents, "divisions": s.divisions}));
     shequ_db::audit::record(db, &shequ_db::scope::Actor::system(), ev, now).await?;
     let api_key = add_api_key(db, "演示集成密钥", None).await?;
-    println!("演示数据已载入（{}，种子 {seed}），用时 {:.1} 秒：", scale.as_str(), started.elapsed().as_secs_f64());
-    println!("  区划节点 {} 个，其中村（社区）{} 个、网格 {} 个", s.divisions, s.villages, s.grids);
-    println!("  常住人口 {} 人，{} 户；登记居民 {} 人", s.population, s.households, residents);
-    println!("演示登录（密码均为 {}）：", if std::env::var("SHEQU_DEMO_PASSWORD").is_ok() { "SHEQU_DEMO_PASSWORD 的值" } else { demo::users::DEFAULT_PASSWORD });
+    println!(
+        "演示数据已载入（{}，种子 {seed}），用时 {:.1} 秒：",
+        scale.as_str(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  区划节点 {} 个，其中村（社区）{} 个、网格 {} 个",
+        s.divisions, s.villages, s.grids
+    );
+    println!(
+        "  常住人口 {} 人，{} 户；登记居民 {} 人",
+        s.population, s.households, residents
+    );
+    println!(
+        "演示登录（密码均为 {}）：",
+        if std::env::var("SHEQU_DEMO_PASSWORD").is_ok() {
+            "SHEQU_DEMO_PASSWORD 的值"
+        } else {
+            demo::users::DEFAULT_PASSWORD
+        }
+    );
     for l in &logins {
-        println!("  {:<10} {:<12} {} {}", l.username, l.role.as_str(), l.division, l.note);
+        println!(
+            "  {:<10} {:<12} {} {}",
+            l.username,
+            l.role.as_str(),
+            l.division,
+            l.note
+        );
     }
     println!("演示集成密钥（Authorization: Bearer …）：{api_key}");
     Ok(())
 }
 
-async fn add_user(db: &Db, username: &str, role: &str, division: Option<&str>, name: Option<&str>) -> Result<()> {
+async fn add_user(
+    db: &Db,
+    username: &str,
+    role: &str,
+    division: Option<&str>,
+    name: Option<&str>,
+) -> Result<()> {
     let role = shequ_core::Role::parse(role).context("未知角色；可选 admin、security_admin、auditor、city_staff、county_staff、township_staff、community_staff、grid_worker、department_staff、volunteer、resident")?;
     let division = match division {
         Some(d) => DivisionCode::parse(d).map_err(|e| anyhow::anyhow!("区划代码有误：{e}"))?,
@@ -266,11 +334,27 @@ async fn add_user(db: &Db, username: &str, role: &str, division: Option<&str>, n
         Ok(p) => p,
         Err(_) => prompt_password()?,
     };
-    shequ_core::password::check_policy(username, &password).map_err(|e| anyhow::anyhow!("密码不符合规则：{e}"))?;
-    let hash = shequ_web::auth::hash(&password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let u = shequ_db::users::NewUser { username: username.into(), display_name: name.unwrap_or(username).into(), role, division, password_hash: hash };
+    shequ_core::password::check_policy(username, &password)
+        .map_err(|e| anyhow::anyhow!("密码不符合规则：{e}"))?;
+    let hash = shequ_web::auth::hash(&password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let u = shequ_db::users::NewUser {
+        username: username.into(),
+        display_name: name.unwrap_or(username).into(),
+        role,
+        division,
+        password_hash: hash,
+    };
     let mut tx = db.begin().await?;
-    let id = shequ_db::users::create(&mut tx.conn(), &shequ_db::scope::Actor::system(), &u, chrono::Utc::now()).await.map_err(|e| match e {
+    let id = shequ_db::users::create(
+        &mut tx.conn(),
+        &shequ_db::scope::Actor::system(),
+        &u,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| match e {
         shequ_db::DbError::Invalid(f) => anyhow::anyhow!("{f}"),
         shequ_db::DbError::Conflict(_) => anyhow::anyhow!("用户名 {username} 已存在"),
         other => other.into(),
@@ -304,7 +388,9 @@ async fn verify_audit(db: &Db) -> Result<ExitCode> {
 
 async fn root_code(db: &Db) -> Result<DivisionCode> {
     let roots = shequ_db::divisions::roots(&mut db.conn()).await?;
-    let root = roots.first().context("数据库中还没有区划，请先导入区划或运行 shequ demo")?;
+    let root = roots
+        .first()
+        .context("数据库中还没有区划，请先导入区划或运行 shequ demo")?;
     DivisionCode::parse(&root.code).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -320,12 +406,17 @@ async fn add_api_key(db: &Db, name: &str, division: Option<&str>) -> Result<Stri
         }
     };
     let key = config::random_token()?;
-    let id = shequ_db::api_keys::create(&mut db.conn(), name, &key, &scope, chrono::Utc::now()).await?;
+    let id =
+        shequ_db::api_keys::create(&mut db.conn(), name, &key, &scope, chrono::Utc::now()).await?;
     eprintln!("密钥编号 {id}（吊销：shequ apikey revoke {id}）");
     Ok(key)
 }
 
-async fn import_figures(db: &Db, key: shequ_core::Protector, file: &std::path::Path) -> Result<ExitCode> {
+async fn import_figures(
+    db: &Db,
+    key: shequ_core::Protector,
+    file: &std::path::Path,
+) -> Result<ExitCode> {
     let name = file.to_string_lossy();
     let format = shequ_reports::Format::detect(&name).context("只支持 .csv 和 .xlsx 文件")?;
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {name}"))?;

@@ -182,24 +182,36 @@ pub const PASSWORD: &str = "Test@2025pw";
 /// One Argon2id hash of [`PASSWORD`], computed once per test process.
 pub fn password_hash() -> String {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| shequ_core::password::hash_password(PASSWORD, &[9u8; 16]).unwrap()).clone()
+    HASH.get_or_init(|| shequ_core::password::hash_password(PASSWORD, &[9u8; 16]).unwrap())
+        .clone()
 }
 
 /// The demo logins (admin, security, auditor, city, county, township, community, grid, …).
 pub async fn demo_users(db: &Db) {
-    shequ_db::demo::users::load(db, &password_hash(), now()).await.unwrap();
+    shequ_db::demo::users::load(db, &password_hash(), now())
+        .await
+        .unwrap();
 }
 
 /// The small demo with its logins and `people` residents.
 pub async fn small_demo_with_people(db: &Db, people: usize) {
     small_demo(db).await;
     demo_users(db).await;
-    shequ_db::demo::people::load(db, &key(), 7, people, now()).await.unwrap();
+    shequ_db::demo::people::load(db, &key(), 7, people, now())
+        .await
+        .unwrap();
 }
 
 /// A bearer token for a login (password [`PASSWORD`]).
 pub async fn token(app: &Router, username: &str) -> String {
-    let r = json(app, "POST", "/api/v1/auth/token", None, serde_json::json!({"username": username, "password": PASSWORD})).await;
+    let r = json(
+        app,
+        "POST",
+        "/api/v1/auth/token",
+        None,
+        serde_json::json!({"username": username, "password": PASSWORD}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text());
     r.json()["token"].as_str().unwrap().to_owned()
 }
@@ -212,24 +224,38 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &Router) -> Browser {
-        Browser { app: app.clone(), cookies: Default::default() }
+        Browser {
+            app: app.clone(),
+            cookies: Default::default(),
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn keep(&mut self, r: &Reply) {
         for v in r.headers.get_all("set-cookie") {
             let first = v.to_str().unwrap().split(';').next().unwrap();
             if let Some((k, val)) = first.split_once('=') {
-                if val.is_empty() { self.cookies.remove(k); } else { self.cookies.insert(k.to_owned(), val.to_owned()); }
+                if val.is_empty() {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), val.to_owned());
+                }
             }
         }
     }
 
     pub async fn get(&mut self, uri: &str) -> Reply {
-        let req = Request::get(uri).header("cookie", self.cookie_header()).body(Body::empty()).unwrap();
+        let req = Request::get(uri)
+            .header("cookie", self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
         let r = send(&self.app, req).await;
         self.keep(&r);
         r
@@ -241,11 +267,18 @@ impl Browser {
             self.get("/").await;
         }
         let csrf = self.cookies.get("shequ_csrf").cloned().unwrap_or_default();
-        let mut pairs: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut pairs: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         if !fields.iter().any(|(k, _)| *k == "csrf") {
             pairs.push(("csrf".into(), csrf));
         }
-        let body = pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let body = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let req = Request::post(uri)
             .header("cookie", self.cookie_header())
             .header("content-type", "application/x-www-form-urlencoded")
@@ -258,8 +291,22 @@ impl Browser {
 
     /// Sign in through the login page.
     pub async fn login(&mut self, username: &str) -> Reply {
-        let r = self.post("/login", &[("username", username), ("password", PASSWORD), ("next", "/")]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "login {username}: {}", r.text());
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", PASSWORD),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "login {username}: {}",
+            r.text()
+        );
         r
     }
 }
@@ -267,7 +314,9 @@ impl Browser {
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -275,7 +324,9 @@ fn enc(s: &str) -> String {
 
 /// The app over `db`, with the fixed clock.
 pub async fn app(db: &Db) -> (AppState, Router) {
-    let state = AppState::new(db.clone(), Arc::new(now), key()).await.unwrap();
+    let state = AppState::new(db.clone(), Arc::new(now), key())
+        .await
+        .unwrap();
     let router = shequ_web::router(state.clone());
     (state, router)
 }

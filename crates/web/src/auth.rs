@@ -6,13 +6,13 @@ use crate::state::random_secret;
 use crate::{AppError, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{HeaderMap, header};
 use shequ_core::role::{Capability, Role};
-use shequ_core::{password, DivisionCode};
+use shequ_core::{DivisionCode, password};
 use shequ_db::audit::{self, Event};
 use shequ_db::scope::{Actor, Scope};
-use shequ_db::users::{self, User};
 use shequ_db::sessions;
+use shequ_db::users::{self, User};
 
 pub const SESSION_COOKIE: &str = "shequ_session";
 pub const CSRF_COOKIE: &str = "shequ_csrf";
@@ -39,7 +39,9 @@ impl LoginError {
     pub fn message(&self) -> &'static str {
         match self {
             LoginError::Invalid => "用户名或密码错误",
-            LoginError::Locked => "连续登录失败次数过多，账号已锁定 15 分钟，请稍后再试或联系安全管理员",
+            LoginError::Locked => {
+                "连续登录失败次数过多，账号已锁定 15 分钟，请稍后再试或联系安全管理员"
+            }
             LoginError::Internal(_) => "系统出错了，请稍后再试",
         }
     }
@@ -49,43 +51,94 @@ impl LoginError {
 pub async fn login(st: &AppState, username: &str, password_text: &str) -> Result<User, LoginError> {
     let now = st.now();
     let username: String = username.trim().chars().take(64).collect();
-    let user = users::find_by_username(&mut st.db.conn(), &username).await.map_err(|e| LoginError::Internal(e.into()))?;
-    let phc = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let user = users::find_by_username(&mut st.db.conn(), &username)
+        .await
+        .map_err(|e| LoginError::Internal(e.into()))?;
+    let phc = user.as_ref().map_or_else(
+        || password::dummy_hash().to_owned(),
+        |u| u.password_hash.clone(),
+    );
     let pw = password_text.to_owned();
     let matches = tokio::task::spawn_blocking(move || password::verify_password(&pw, &phc))
         .await
         .map_err(|e| LoginError::Internal(AppError::Internal(e.into())))?;
-    let actor = Actor { user_id: user.as_ref().map(|u| u.id), name: username.clone(), role: user.as_ref().map(|u| u.role.clone()).unwrap_or_default() };
-    let fail = |reason: &'static str| Event::new("login", "user", &username).outcome("failed").detail(serde_json::json!({"reason": reason}));
+    let actor = Actor {
+        user_id: user.as_ref().map(|u| u.id),
+        name: username.clone(),
+        role: user.as_ref().map(|u| u.role.clone()).unwrap_or_default(),
+    };
+    let fail = |reason: &'static str| {
+        Event::new("login", "user", &username)
+            .outcome("failed")
+            .detail(serde_json::json!({"reason": reason}))
+    };
     let Some(user) = user else {
-        audit::record(&st.db, &actor, fail("unknown_user"), now).await.map_err(|e| LoginError::Internal(e.into()))?;
+        audit::record(&st.db, &actor, fail("unknown_user"), now)
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
         return Err(LoginError::Invalid);
     };
     if user.is_locked(now) {
-        audit::record(&st.db, &actor, fail("locked"), now).await.map_err(|e| LoginError::Internal(e.into()))?;
+        audit::record(&st.db, &actor, fail("locked"), now)
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
         return Err(LoginError::Locked);
     }
     if !matches || user.disabled {
-        let mut tx = st.db.begin().await.map_err(|e| LoginError::Internal(e.into()))?;
-        let locked = users::record_failure(&mut tx.conn(), &user, now).await.map_err(|e| LoginError::Internal(e.into()))?;
-        let reason = if user.disabled { "disabled" } else if locked { "wrong_password_locked" } else { "wrong_password" };
-        audit::append(&mut tx.conn(), &actor, fail(reason), now).await.map_err(|e| LoginError::Internal(e.into()))?;
-        tx.commit().await.map_err(|e| LoginError::Internal(e.into()))?;
-        return Err(if locked { LoginError::Locked } else { LoginError::Invalid });
+        let mut tx = st
+            .db
+            .begin()
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
+        let locked = users::record_failure(&mut tx.conn(), &user, now)
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
+        let reason = if user.disabled {
+            "disabled"
+        } else if locked {
+            "wrong_password_locked"
+        } else {
+            "wrong_password"
+        };
+        audit::append(&mut tx.conn(), &actor, fail(reason), now)
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
+        tx.commit()
+            .await
+            .map_err(|e| LoginError::Internal(e.into()))?;
+        return Err(if locked {
+            LoginError::Locked
+        } else {
+            LoginError::Invalid
+        });
     }
-    let mut tx = st.db.begin().await.map_err(|e| LoginError::Internal(e.into()))?;
-    users::record_success(&mut tx.conn(), user.id).await.map_err(|e| LoginError::Internal(e.into()))?;
-    audit::append(&mut tx.conn(), &user.actor(), Event::new("login", "user", user.id).division(&user.division_code), now)
+    let mut tx = st
+        .db
+        .begin()
         .await
         .map_err(|e| LoginError::Internal(e.into()))?;
-    tx.commit().await.map_err(|e| LoginError::Internal(e.into()))?;
+    users::record_success(&mut tx.conn(), user.id)
+        .await
+        .map_err(|e| LoginError::Internal(e.into()))?;
+    audit::append(
+        &mut tx.conn(),
+        &user.actor(),
+        Event::new("login", "user", user.id).division(&user.division_code),
+        now,
+    )
+    .await
+    .map_err(|e| LoginError::Internal(e.into()))?;
+    tx.commit()
+        .await
+        .map_err(|e| LoginError::Internal(e.into()))?;
     Ok(user)
 }
 
 /// Hash a password off the async executor, with a fresh salt.
 pub async fn hash(password_text: &str) -> Result<String, AppError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut salt)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
     let pw = password_text.to_owned();
     tokio::task::spawn_blocking(move || password::hash_password(&pw, &salt))
         .await
@@ -97,7 +150,10 @@ pub async fn hash(password_text: &str) -> Result<String, AppError> {
 pub async fn start_session(st: &AppState, user: &User) -> Result<String, AppError> {
     let secret = random_secret()?;
     sessions::start(&mut st.db.conn(), user.id, &secret, st.now()).await?;
-    Ok(format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", sessions::ABSOLUTE_HOURS * 3600))
+    Ok(format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        sessions::ABSOLUTE_HOURS * 3600
+    ))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
@@ -120,8 +176,12 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The signed-in user of a browser request, if any.
 pub async fn session_user(st: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
-    let Some(secret) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    Ok(sessions::resume(&mut st.db.conn(), secret, st.now()).await?.map(|(_, u)| u))
+    let Some(secret) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(sessions::resume(&mut st.db.conn(), secret, st.now())
+        .await?
+        .map(|(_, u)| u))
 }
 
 /// A user's scope, when their role has `cap`.
@@ -130,7 +190,8 @@ pub fn scope_for(user: &User, cap: Capability) -> Result<Scope, AppError> {
     if !role.can(cap) {
         return Err(AppError::Forbidden);
     }
-    let root = DivisionCode::parse(&user.division_code).map_err(|e| AppError::Internal(anyhow::anyhow!("stored division: {e}")))?;
+    let root = DivisionCode::parse(&user.division_code)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored division: {e}")))?;
     Ok(Scope::new(root, role, user.actor()))
 }
 
@@ -148,7 +209,9 @@ impl FromRequestParts<AppState> for ApiUser {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let token = crate::extract::bearer(parts).ok_or(AppError::Unauthorized)?;
-        let user = sessions::token_user(&mut st.db.conn(), token, st.now()).await?.ok_or(AppError::Unauthorized)?;
+        let user = sessions::token_user(&mut st.db.conn(), token, st.now())
+            .await?
+            .ok_or(AppError::Unauthorized)?;
         Ok(ApiUser(user))
     }
 }
@@ -156,9 +219,19 @@ impl FromRequestParts<AppState> for ApiUser {
 /// Compare a submitted CSRF token with the cookie, in constant time.
 pub fn check_csrf(headers: &HeaderMap, submitted: &str) -> Result<(), AppError> {
     let Some(expected) = cookie(headers, CSRF_COOKIE) else {
-        return Err(AppError::bad_request("csrf_failed", "页面已过期，请刷新后重新提交"));
+        return Err(AppError::bad_request(
+            "csrf_failed",
+            "页面已过期，请刷新后重新提交",
+        ));
     };
     let (a, b) = (expected.as_bytes(), submitted.as_bytes());
     let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    if same { Ok(()) } else { Err(AppError::bad_request("csrf_failed", "页面已过期，请刷新后重新提交")) }
+    if same {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "csrf_failed",
+            "页面已过期，请刷新后重新提交",
+        ))
+    }
 }

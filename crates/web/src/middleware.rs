@@ -86,7 +86,10 @@ async fn csrf_cookie(mut req: Request<Body>, next: Next) -> Response<Body> {
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.run(req).await;
     if fresh && !token.is_empty() {
-        let c = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", crate::auth::CSRF_COOKIE);
+        let c = format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Strict",
+            crate::auth::CSRF_COOKIE
+        );
         if let Ok(v) = HeaderValue::from_str(&c) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }

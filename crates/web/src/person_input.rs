@@ -34,15 +34,35 @@ impl RawPerson {
     /// Check every field; `today` bounds birth dates.
     pub fn parse(&self, today: NaiveDate) -> Result<PersonInput, FieldErrors> {
         let mut errs = FieldErrors::new();
-        let division = DivisionCode::parse(&self.division).map_err(|e| errs.add("division", e.code(), format!("区划代码有误：{e}"))).ok();
-        let id_number = IdCardNo::parse(&self.id_number, today).map_err(|e| errs.add("id_number", e.code(), e.to_string())).ok();
-        let phone = match self.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            Some(p) => Phone::parse(p).map_err(|e| errs.add("phone", e.code(), e.to_string())).ok(),
+        let division = DivisionCode::parse(&self.division)
+            .map_err(|e| errs.add("division", e.code(), format!("区划代码有误：{e}")))
+            .ok();
+        let id_number = IdCardNo::parse(&self.id_number, today)
+            .map_err(|e| errs.add("id_number", e.code(), e.to_string()))
+            .ok();
+        let phone = match self
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            Some(p) => Phone::parse(p)
+                .map_err(|e| errs.add("phone", e.code(), e.to_string()))
+                .ok(),
             None => None,
         };
-        let relation = match self.relation.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        let relation = match self
+            .relation
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
             Some(r) => Relation::parse(r).unwrap_or_else(|| {
-                errs.add("relation", "bad_relation", "与户主关系应为：户主、配偶、子女、父母、孙子女、兄弟姐妹或其他");
+                errs.add(
+                    "relation",
+                    "bad_relation",
+                    "与户主关系应为：户主、配偶、子女、父母、孙子女、兄弟姐妹或其他",
+                );
                 Relation::Other
             }),
             None => Relation::Other,
@@ -51,7 +71,11 @@ impl RawPerson {
         for t in self.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             match Tag::parse(t) {
                 Some(tag) => tags.push(tag),
-                None => errs.add("tags", "unknown_tag", format!("未知的人群标签：{}", t.chars().take(20).collect::<String>())),
+                None => errs.add(
+                    "tags",
+                    "unknown_tag",
+                    format!("未知的人群标签：{}", t.chars().take(20).collect::<String>()),
+                ),
             }
         }
         tags.sort();
@@ -104,7 +128,8 @@ mod tests {
 
     #[test]
     fn good_input_parses() {
-        let id = IdCardNo::from_parts("430502", NaiveDate::from_ymd_opt(1950, 3, 1).unwrap(), 11).unwrap();
+        let id = IdCardNo::from_parts("430502", NaiveDate::from_ymd_opt(1950, 3, 1).unwrap(), 11)
+            .unwrap();
         let raw = RawPerson {
             division: "430502001001".into(),
             name: "李明".into(),

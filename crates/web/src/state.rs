@@ -22,7 +22,12 @@ impl AppState {
     /// Build the state and load the division tree into memory.
     pub async fn new(db: Db, clock: Clock, key: Protector) -> Result<AppState, shequ_db::DbError> {
         let tree = TreeCache::load(&db).await?;
-        Ok(AppState { db, tree, clock, key: Arc::new(key) })
+        Ok(AppState {
+            db,
+            tree,
+            clock,
+            key: Arc::new(key),
+        })
     }
 
     /// State with the system clock.
@@ -38,6 +43,7 @@ impl AppState {
 /// 32 random bytes as hex: session secrets, CSRF tokens, API tokens.
 pub fn random_secret() -> Result<String, crate::AppError> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| crate::AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut b)
+        .map_err(|e| crate::AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
     Ok(hex::encode(b))
 }

@@ -12,15 +12,29 @@ use shequ_core::{DivisionCode, Gender, IdCardNo, Phone, Relation, Tag};
 use std::collections::HashMap;
 
 const SURNAMES: [&str; 40] = [
-    "李", "王", "刘", "陈", "张", "杨", "周", "曾", "罗", "谢", "邓", "彭", "唐", "肖", "蒋", "胡", "黄", "赵", "吴", "邹",
-    "段", "石", "伍", "贺", "尹", "龙", "易", "向", "雷", "钟", "姚", "颜", "戴", "刘", "申", "曹", "邵", "夏", "袁", "廖",
+    "李", "王", "刘", "陈", "张", "杨", "周", "曾", "罗", "谢", "邓", "彭", "唐", "肖", "蒋", "胡",
+    "黄", "赵", "吴", "邹", "段", "石", "伍", "贺", "尹", "龙", "易", "向", "雷", "钟", "姚", "颜",
+    "戴", "刘", "申", "曹", "邵", "夏", "袁", "廖",
 ];
 const GIVEN: [&str; 48] = [
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀", "霞", "平",
-    "刚", "桂", "英", "华", "建", "国", "红", "文", "辉", "玲", "志", "春", "梅", "兰", "云", "海", "德", "成", "贵", "福",
-    "林", "清", "宇", "欣", "怡", "浩", "婷", "鑫",
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀", "霞", "平", "刚", "桂", "英", "华", "建", "国", "红", "文", "辉", "玲", "志", "春",
+    "梅", "兰", "云", "海", "德", "成", "贵", "福", "林", "清", "宇", "欣", "怡", "浩", "婷", "鑫",
 ];
-const ROADS: [&str; 12] = ["宝庆路", "红旗路", "敏州路", "建设路", "东大路", "西湖路", "双拥路", "雪峰路", "资江路", "城南路", "邵州路", "桃花路"];
+const ROADS: [&str; 12] = [
+    "宝庆路",
+    "红旗路",
+    "敏州路",
+    "建设路",
+    "东大路",
+    "西湖路",
+    "双拥路",
+    "雪峰路",
+    "资江路",
+    "城南路",
+    "邵州路",
+    "桃花路",
+];
 
 /// The census day ages are counted from.
 fn census_day() -> NaiveDate {
@@ -36,28 +50,51 @@ struct PlannedHousehold {
 }
 
 /// Generate and insert `total` residents over the villages of the loaded tree.
-pub async fn load(db: &Db, key: &Protector, seed: u64, total: usize, now: DateTime<Utc>) -> Result<usize> {
+pub async fn load(
+    db: &Db,
+    key: &Protector,
+    seed: u64,
+    total: usize,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let all = crate::divisions::all(&mut db.conn()).await?;
     let villages: Vec<&Division> = all.iter().filter(|d| d.level == "village").collect();
-    let grids: HashMap<&str, Vec<&str>> = all.iter().filter(|d| d.level == "grid").fold(HashMap::new(), |mut m, g| {
-        if let Some(p) = g.parent_code.as_deref() {
-            m.entry(p).or_default().push(g.code.as_str());
-        }
-        m
-    });
+    let grids: HashMap<&str, Vec<&str>> =
+        all.iter()
+            .filter(|d| d.level == "grid")
+            .fold(HashMap::new(), |mut m, g| {
+                if let Some(p) = g.parent_code.as_deref() {
+                    m.entry(p).or_default().push(g.code.as_str());
+                }
+                m
+            });
     let weights: Vec<f64> = villages.iter().map(|v| v.population as f64).collect();
     let counts = apportion(total as i64, &weights);
-    let mut maker = Generator { rng: SeededRng::new(seed).fork("people"), seq: HashMap::new() };
+    let mut maker = Generator {
+        rng: SeededRng::new(seed).fork("people"),
+        seq: HashMap::new(),
+    };
     let mut planned = Vec::new();
     let mut made = 0;
     for (vi, (v, n)) in villages.iter().zip(counts).enumerate() {
-        let Ok(code) = DivisionCode::parse(&v.code) else { continue };
+        let Ok(code) = DivisionCode::parse(&v.code) else {
+            continue;
+        };
         let vgrids = grids.get(v.code.as_str()).cloned().unwrap_or_default();
         let mut left = n;
         while left > 0 {
             let size = maker.household_size().min(left);
-            let grid = maker.rng.pick(&vgrids).and_then(|g| DivisionCode::parse(g).ok()).unwrap_or_else(|| code.clone());
-            planned.push(PlannedHousehold { village: vi, grid, address: maker.address(v), size });
+            let grid = maker
+                .rng
+                .pick(&vgrids)
+                .and_then(|g| DivisionCode::parse(g).ok())
+                .unwrap_or_else(|| code.clone());
+            planned.push(PlannedHousehold {
+                village: vi,
+                grid,
+                address: maker.address(v),
+                size,
+            });
             left -= size;
         }
         if planned.len() >= 1000 {
@@ -69,19 +106,36 @@ pub async fn load(db: &Db, key: &Protector, seed: u64, total: usize, now: DateTi
 }
 
 /// Store planned households and generate their members, in one transaction.
-async fn store(db: &Db, key: &Protector, maker: &mut Generator, villages: &[&Division], planned: &mut Vec<PlannedHousehold>, now: DateTime<Utc>) -> Result<usize> {
+async fn store(
+    db: &Db,
+    key: &Protector,
+    maker: &mut Generator,
+    villages: &[&Division],
+    planned: &mut Vec<PlannedHousehold>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     if planned.is_empty() {
         return Ok(0);
     }
     let mut tx = db.begin().await?;
     let rows: Vec<(String, String)> = planned
         .iter()
-        .map(|h| (villages.get(h.village).map(|v| v.code.clone()).unwrap_or_default(), h.address.clone()))
+        .map(|h| {
+            (
+                villages
+                    .get(h.village)
+                    .map(|v| v.code.clone())
+                    .unwrap_or_default(),
+                h.address.clone(),
+            )
+        })
         .collect();
     let ids = people::insert_households(&mut tx.conn(), &rows, now).await?;
     let mut batch = Vec::new();
     for (h, id) in planned.iter().zip(ids) {
-        let Some(v) = villages.get(h.village) else { continue };
+        let Some(v) = villages.get(h.village) else {
+            continue;
+        };
         for member in 0..h.size {
             if let Some(p) = maker.person(&h.grid, v, id, member, &h.address) {
                 batch.push(p);
@@ -114,9 +168,19 @@ impl Generator {
     fn address(&mut self, v: &Division) -> String {
         if v.kind == "community" {
             let road = self.rng.pick(&ROADS).copied().unwrap_or("宝庆路");
-            format!("{road}{}号{}栋{}单元", self.rng.range(1, 300), self.rng.range(1, 30), self.rng.range(1, 4))
+            format!(
+                "{road}{}号{}栋{}单元",
+                self.rng.range(1, 300),
+                self.rng.range(1, 30),
+                self.rng.range(1, 4)
+            )
         } else {
-            format!("{}{}组{}号", v.name, self.rng.range(1, 12), self.rng.range(1, 80))
+            format!(
+                "{}{}组{}号",
+                v.name,
+                self.rng.range(1, 12),
+                self.rng.range(1, 80)
+            )
         }
     }
 
@@ -149,18 +213,39 @@ impl Generator {
         if self.rng.chance(0.3) {
             format!("{surname}{a}")
         } else {
-            format!("{surname}{a}{}", self.rng.pick(&GIVEN).copied().unwrap_or("华"))
+            format!(
+                "{surname}{a}{}",
+                self.rng.pick(&GIVEN).copied().unwrap_or("华")
+            )
         }
     }
 
     fn phone(&mut self) -> Option<Phone> {
-        let prefix = self.rng.pick(&["135", "136", "138", "139", "150", "151", "152", "158", "177", "180", "186", "187", "189", "199"]).copied().unwrap_or("138");
+        let prefix = self
+            .rng
+            .pick(&[
+                "135", "136", "138", "139", "150", "151", "152", "158", "177", "180", "186", "187",
+                "189", "199",
+            ])
+            .copied()
+            .unwrap_or("138");
         Phone::parse(&format!("{prefix}{:08}", self.rng.range(0, 99_999_999))).ok()
     }
 
-    fn person(&mut self, grid: &DivisionCode, v: &Division, household: i64, member: i64, address: &str) -> Option<PersonInput> {
+    fn person(
+        &mut self,
+        grid: &DivisionCode,
+        v: &Division,
+        household: i64,
+        member: i64,
+        address: &str,
+    ) -> Option<PersonInput> {
         let age = self.age(member);
-        let gender = if self.rng.chance(0.51) { Gender::Male } else { Gender::Female };
+        let gender = if self.rng.chance(0.51) {
+            Gender::Male
+        } else {
+            Gender::Female
+        };
         let day = census_day() - Duration::days(age * 365 + self.rng.range(0, 364));
         let birth = NaiveDate::from_ymd_opt(day.year(), day.month(), day.day()).unwrap_or(day);
         let region = grid.as_str().get(0..6).unwrap_or("430500");
@@ -178,7 +263,11 @@ impl Generator {
             },
             name: self.name(surname),
             id_number: id,
-            phone: if age >= 16 && self.rng.chance(0.85) { self.phone() } else { None },
+            phone: if age >= 16 && self.rng.chance(0.85) {
+                self.phone()
+            } else {
+                None
+            },
             address: address.to_owned(),
             tags: self.tags(age, rural),
         })
@@ -201,10 +290,17 @@ impl Generator {
             odds.push((1.0, Tag::OldestOld));
         }
         if age < 16 {
-            odds.extend([(if rural { 0.10 } else { 0.01 }, Tag::LeftBehindChild), (0.01, Tag::ChildInDifficulty)]);
+            odds.extend([
+                (if rural { 0.10 } else { 0.01 }, Tag::LeftBehindChild),
+                (0.01, Tag::ChildInDifficulty),
+            ]);
         }
         odds.push((if rural { 0.04 } else { 0.015 }, Tag::Dibao));
-        let mut t: Vec<Tag> = odds.into_iter().filter(|(p, _)| self.rng.chance(*p)).map(|(_, tag)| tag).collect();
+        let mut t: Vec<Tag> = odds
+            .into_iter()
+            .filter(|(p, _)| self.rng.chance(*p))
+            .map(|(_, tag)| tag)
+            .collect();
         if self.rng.chance(0.065) {
             t.push(Tag::Disability);
             if self.rng.chance(0.25) {

@@ -72,7 +72,11 @@ pub async fn drive_with_header(
     let mut tasks = Vec::new();
     for c in 0..connections {
         let paths = Arc::clone(&paths);
-        let extra = if header.is_empty() { String::new() } else { format!("{header}\r\n") };
+        let extra = if header.is_empty() {
+            String::new()
+        } else {
+            format!("{header}\r\n")
+        };
         tasks.push(tokio::spawn(async move {
             one_connection(addr, &paths, &extra, c, deadline).await
         }));
@@ -105,7 +109,8 @@ async fn one_connection(
         let path = paths.get(i % paths.len()).map_or("/", String::as_str);
         i = i.wrapping_add(1);
         let t0 = Instant::now();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: shequ-bench\r\n{extra}\r\n");
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: shequ-bench\r\n{extra}\r\n");
         stream.write_all(req.as_bytes()).await?;
         let status = read_response(&mut stream, &mut buf).await?;
         let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);

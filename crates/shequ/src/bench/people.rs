@@ -4,8 +4,8 @@
 use super::api::{bench_key, spawn};
 use super::load::drive;
 use anyhow::{Context, Result};
-use axum::routing::get;
 use axum::Router;
+use axum::routing::get;
 use shequ_core::{DivisionCode, Role, Tag};
 use shequ_db::demo::{self, Scale};
 use shequ_db::people::{self, Filter, Protected};
@@ -22,13 +22,31 @@ pub async fn run(seconds: u64, connections: usize, people_count: usize) -> Resul
     let bare = spawn(Router::new().route("/bare", get(|| async { r#"{"ok":true}"# }))).await?;
     let token = bench_token(&db).await?;
 
-    let city = Scope::new(DivisionCode::parse("430500").map_err(|e| anyhow::anyhow!("{e}"))?, Role::CityStaff, Actor::system());
+    let city = Scope::new(
+        DivisionCode::parse("430500").map_err(|e| anyhow::anyhow!("{e}"))?,
+        Role::CityStaff,
+        Actor::system(),
+    );
     let ids = sample_ids(&db, &key, &city).await?;
-    let townships: Vec<String> = shequ_db::divisions::all(&mut db.conn()).await?.into_iter().filter(|d| d.level == "township").map(|d| d.code).collect();
-    let by_id: Vec<String> = ids.iter().map(|i| format!("/api/v1/people?id_number={i}")).collect();
-    let by_tag: Vec<String> = townships.iter().map(|t| format!("/api/v1/people?division={t}&tag=empty_nest")).collect();
+    let townships: Vec<String> = shequ_db::divisions::all(&mut db.conn())
+        .await?
+        .into_iter()
+        .filter(|d| d.level == "township")
+        .map(|d| d.code)
+        .collect();
+    let by_id: Vec<String> = ids
+        .iter()
+        .map(|i| format!("/api/v1/people?id_number={i}"))
+        .collect();
+    let by_tag: Vec<String> = townships
+        .iter()
+        .map(|t| format!("/api/v1/people?division={t}&tag=empty_nest"))
+        .collect();
     let dur = Duration::from_secs(seconds.max(1));
-    println!("并发连接 {connections}，每项 {} 秒；城市规模居民 {people_count} 人。", dur.as_secs());
+    println!(
+        "并发连接 {connections}，每项 {} 秒；城市规模居民 {people_count} 人。",
+        dur.as_secs()
+    );
 
     let ceiling = drive(bare, Arc::new(vec!["/bare".into()]), connections, dur).await?;
     let id_search = drive_auth(app, by_id, &token, connections, dur).await?;
@@ -36,8 +54,14 @@ pub async fn run(seconds: u64, connections: usize, people_count: usize) -> Resul
     println!("{}", ceiling.line("bare axum（框架上限）"));
     println!("{}", id_search.line("按身份证号精确查询"));
     println!("{}", tag_list.line("乡镇内按标签列表（每页 50）"));
-    println!("ratio 身份证号查询 / 上限   {:.2}", id_search.rps() / ceiling.rps().max(1e-9));
-    println!("ratio 标签列表 / 上限       {:.2}", tag_list.rps() / ceiling.rps().max(1e-9));
+    println!(
+        "ratio 身份证号查询 / 上限   {:.2}",
+        id_search.rps() / ceiling.rps().max(1e-9)
+    );
+    println!(
+        "ratio 标签列表 / 上限       {:.2}",
+        tag_list.rps() / ceiling.rps().max(1e-9)
+    );
     encryption_cost(&db, &key, &city, &townships).await?;
     login_timing(&state).await
 }
@@ -47,7 +71,9 @@ async fn login_timing(st: &shequ_web::AppState) -> Result<()> {
     let rounds = 20;
     let mut known = Duration::ZERO;
     let mut unknown = Duration::ZERO;
-    let user = shequ_db::users::find_by_username(&mut st.db.conn(), "community").await?.context("缺少演示账号 community")?;
+    let user = shequ_db::users::find_by_username(&mut st.db.conn(), "community")
+        .await?
+        .context("缺少演示账号 community")?;
     for _ in 0..rounds {
         let t = Instant::now();
         let _ = shequ_web::auth::login(st, "community", "Wrong#Pass1").await;
@@ -57,28 +83,74 @@ async fn login_timing(st: &shequ_web::AppState) -> Result<()> {
         let _ = shequ_web::auth::login(st, "nobody_here", "Wrong#Pass1").await;
         unknown += t.elapsed();
     }
-    let (k, u) = (known.as_secs_f64() * 1000.0 / rounds as f64, unknown.as_secs_f64() * 1000.0 / rounds as f64);
-    println!("登录失败耗时：已知用户 {k:.1} ms，未知用户 {u:.1} ms，比值 {:.2}", u / k.max(1e-9));
+    let (k, u) = (
+        known.as_secs_f64() * 1000.0 / rounds as f64,
+        unknown.as_secs_f64() * 1000.0 / rounds as f64,
+    );
+    println!(
+        "登录失败耗时：已知用户 {k:.1} ms，未知用户 {u:.1} ms，比值 {:.2}",
+        u / k.max(1e-9)
+    );
     Ok(())
 }
 
-async fn drive_auth(addr: std::net::SocketAddr, paths: Vec<String>, token: &str, connections: usize, dur: Duration) -> Result<super::load::LoadResult> {
-    super::load::drive_with_header(addr, Arc::new(paths), &format!("Authorization: Bearer {token}"), connections, dur).await
+async fn drive_auth(
+    addr: std::net::SocketAddr,
+    paths: Vec<String>,
+    token: &str,
+    connections: usize,
+    dur: Duration,
+) -> Result<super::load::LoadResult> {
+    super::load::drive_with_header(
+        addr,
+        Arc::new(paths),
+        &format!("Authorization: Bearer {token}"),
+        connections,
+        dur,
+    )
+    .await
 }
 
 /// The same township lists read with protected fields left sealed, then opened.
-async fn encryption_cost(db: &Db, key: &shequ_core::Protector, city: &Scope, townships: &[String]) -> Result<()> {
+async fn encryption_cost(
+    db: &Db,
+    key: &shequ_core::Protector,
+    city: &Scope,
+    townships: &[String],
+) -> Result<()> {
     let rounds = townships.len().min(200);
-    let list = |t: &String| Filter { division: DivisionCode::parse(t).ok(), tag: Some(Tag::EmptyNest), ..Default::default() };
+    let list = |t: &String| Filter {
+        division: DivisionCode::parse(t).ok(),
+        tag: Some(Tag::EmptyNest),
+        ..Default::default()
+    };
     let t0 = Instant::now();
     let mut rows = 0usize;
     for t in townships.iter().cycle().take(rounds) {
-        rows += people::list(&mut db.conn(), city, key, &list(t), PageReq::new(Some(1), Some(50))).await?.items.len();
+        rows += people::list(
+            &mut db.conn(),
+            city,
+            key,
+            &list(t),
+            PageReq::new(Some(1), Some(50)),
+        )
+        .await?
+        .items
+        .len();
     }
     let plain = t0.elapsed();
     let t1 = Instant::now();
     for t in townships.iter().cycle().take(rounds) {
-        for p in people::list(&mut db.conn(), city, key, &list(t), PageReq::new(Some(1), Some(50))).await?.items {
+        for p in people::list(
+            &mut db.conn(),
+            city,
+            key,
+            &list(t),
+            PageReq::new(Some(1), Some(50)),
+        )
+        .await?
+        .items
+        {
             for f in [Protected::IdNumber, Protected::Phone, Protected::Tags] {
                 std::hint::black_box(people::open_field(key, &p, f)?);
             }
@@ -100,7 +172,14 @@ async fn sample_ids(db: &Db, key: &shequ_core::Protector, city: &Scope) -> Resul
     let step = (total / 2000).max(1) as u64;
     let mut out = Vec::new();
     for page in (1..).step_by(step as usize).take(2000) {
-        let got = people::list(&mut db.conn(), city, key, &Filter::default(), PageReq::new(Some(page), Some(1))).await?;
+        let got = people::list(
+            &mut db.conn(),
+            city,
+            key,
+            &Filter::default(),
+            PageReq::new(Some(page), Some(1)),
+        )
+        .await?;
         let Some(p) = got.items.first() else { break };
         out.push(people::open_field(key, p, Protected::IdNumber)?);
         if out.len() >= 500 {
@@ -112,7 +191,9 @@ async fn sample_ids(db: &Db, key: &shequ_core::Protector, city: &Scope) -> Resul
 
 async fn bench_token(db: &Db) -> Result<String> {
     let secret = format!("st_bench_{}", std::process::id());
-    let user = shequ_db::users::find_by_username(&mut db.conn(), "city").await?.context("缺少演示账号 city")?;
+    let user = shequ_db::users::find_by_username(&mut db.conn(), "city")
+        .await?
+        .context("缺少演示账号 city")?;
     shequ_db::sessions::issue_token(&mut db.conn(), user.id, &secret, chrono::Utc::now()).await?;
     Ok(secret)
 }
@@ -124,9 +205,14 @@ async fn build(people_count: usize) -> Result<(Db, super::api::TempFile)> {
     let now = chrono::Utc::now();
     let t0 = Instant::now();
     demo::load(&db, Scale::City, 2025, now).await?;
-    let hash = shequ_web::auth::hash(demo::users::DEFAULT_PASSWORD).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = shequ_web::auth::hash(demo::users::DEFAULT_PASSWORD)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     demo::users::load(&db, &hash, now).await?;
     let n = demo::people::load(&db, &bench_key(), 2025, people_count, now).await?;
-    println!("城市演示数据与 {n} 名居民：用时 {:.1} 秒", t0.elapsed().as_secs_f64());
+    println!(
+        "城市演示数据与 {n} 名居民：用时 {:.1} 秒",
+        t0.elapsed().as_secs_f64()
+    );
     Ok((db, tmp))
 }

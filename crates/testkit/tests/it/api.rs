@@ -305,7 +305,7 @@ async fn every_response_carries_security_headers() {
 
 mod fuzz {
     use proptest::prelude::*;
-    use shequ_testkit::{app, get, TestDb};
+    use shequ_testkit::{TestDb, app, get};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]

@@ -266,7 +266,13 @@ async fn api_keys_authenticate_until_revoked() {
                 .is_err()
         );
         let next_year = now() + chrono::Duration::days(366);
-        assert!(shequ_db::api_keys::find(&mut c, "secret-1", next_year).await.unwrap().is_none(), "keys expire");
+        assert!(
+            shequ_db::api_keys::find(&mut c, "secret-1", next_year)
+                .await
+                .unwrap()
+                .is_none(),
+            "keys expire"
+        );
         shequ_db::api_keys::revoke(&mut c, id, now()).await.unwrap();
         assert!(
             shequ_db::api_keys::find(&mut c, "secret-1", now())
@@ -285,7 +291,9 @@ async fn sqlite_online_backup_is_a_working_copy() {
     let copy = std::env::temp_dir().join(format!("shequ-backup-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&copy);
     t.db.backup_sqlite(copy.to_str().unwrap()).await.unwrap();
-    let db2 = shequ_db::Db::connect(&format!("sqlite://{}", copy.display())).await.unwrap();
+    let db2 = shequ_db::Db::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
     let a = divisions::all(&mut t.db.conn()).await.unwrap();
     let b = divisions::all(&mut db2.conn()).await.unwrap();
     assert_eq!(a, b);

@@ -9,7 +9,7 @@ mod divisions;
 mod imports;
 mod openapi;
 mod people;
-mod scope;
 mod schema;
+mod scope;
 mod ui;
 mod users;

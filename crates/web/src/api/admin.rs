@@ -3,12 +3,12 @@
 //! search and chain check for the auditor.
 
 use super::{List, Paging};
-use crate::auth::{scope_for, ApiUser};
+use crate::auth::{ApiUser, scope_for};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::{AppError, AppState};
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shequ_core::role::Capability;
@@ -57,10 +57,18 @@ impl From<&User> for UserView {
         (status = 400, description = "Bad paging", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only the system or security administrator may list accounts", body = ErrorBody)))]
-pub async fn list_users(State(st): State<AppState>, ApiUser(user): ApiUser, ApiQuery(p): ApiQuery<Paging>) -> ApiResult<Json<List<UserView>>> {
-    scope_for(&user, Capability::ManageUsers).or_else(|_| scope_for(&user, Capability::ManageSecurity))?;
+pub async fn list_users(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> ApiResult<Json<List<UserView>>> {
+    scope_for(&user, Capability::ManageUsers)
+        .or_else(|_| scope_for(&user, Capability::ManageSecurity))?;
     let found = users::list(&mut st.db.conn(), p.resolve()?).await?;
-    Ok(Json(List { items: found.items.iter().map(UserView::from).collect(), total: found.total }))
+    Ok(Json(List {
+        items: found.items.iter().map(UserView::from).collect(),
+        total: found.total,
+    }))
 }
 
 /// `?actor=&action=&entity_id=&page=&per_page=`.
@@ -111,7 +119,8 @@ impl From<&Entry> for AuditEntryView {
             entity_id: e.entity_id.clone(),
             division: e.division_code.clone(),
             outcome: e.outcome.clone(),
-            detail: serde_json::from_str(&e.detail).unwrap_or_else(|_| serde_json::Value::String(e.detail.clone())),
+            detail: serde_json::from_str(&e.detail)
+                .unwrap_or_else(|_| serde_json::Value::String(e.detail.clone())),
             prev_hash: e.prev_hash.clone(),
             hash: e.hash.clone(),
         }
@@ -125,12 +134,29 @@ impl From<&Entry> for AuditEntryView {
         (status = 400, description = "Bad paging", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only the auditor may read the audit log", body = ErrorBody)))]
-pub async fn audit_log(State(st): State<AppState>, ApiUser(user): ApiUser, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<List<AuditEntryView>>> {
+pub async fn audit_log(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<List<AuditEntryView>>> {
     scope_for(&user, Capability::ReadAudit)?;
-    let page = Paging { page: q.page, per_page: q.per_page }.resolve()?;
-    let f = Filter { actor: q.actor, action: q.action, entity_id: q.entity_id, from: None, to: None };
+    let page = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
+    let f = Filter {
+        actor: q.actor,
+        action: q.action,
+        entity_id: q.entity_id,
+        from: None,
+        to: None,
+    };
     let found = audit::search(&mut st.db.conn(), &f, page).await?;
-    Ok(Json(List { items: found.items.iter().map(AuditEntryView::from).collect(), total: found.total }))
+    Ok(Json(List {
+        items: found.items.iter().map(AuditEntryView::from).collect(),
+        total: found.total,
+    }))
 }
 
 /// Whether the audit chain is intact.
@@ -151,11 +177,27 @@ pub struct VerifyView {
         (status = 200, description = "The result of the check", body = VerifyView),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only the auditor may check the audit log", body = ErrorBody)))]
-pub async fn audit_verify(State(st): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<VerifyView>> {
+pub async fn audit_verify(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<Json<VerifyView>> {
     scope_for(&user, Capability::ReadAudit)?;
-    let view = match audit::verify(&mut st.db.conn()).await.map_err(AppError::from)? {
-        Ok(n) => VerifyView { intact: true, entries: n, broken_at: None, reason: None },
-        Err(b) => VerifyView { intact: false, entries: (b.seq - 1).max(0), broken_at: Some(b.seq), reason: Some(b.reason) },
+    let view = match audit::verify(&mut st.db.conn())
+        .await
+        .map_err(AppError::from)?
+    {
+        Ok(n) => VerifyView {
+            intact: true,
+            entries: n,
+            broken_at: None,
+            reason: None,
+        },
+        Err(b) => VerifyView {
+            intact: false,
+            entries: (b.seq - 1).max(0),
+            broken_at: Some(b.seq),
+            reason: Some(b.reason),
+        },
     };
     Ok(Json(view))
 }

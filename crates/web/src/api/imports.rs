@@ -140,15 +140,34 @@ pub async fn people(
 ) -> ApiResult<Json<ImportReport>> {
     let scope = crate::auth::scope_for(&user, shequ_core::role::Capability::WritePeople)?;
     let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::PayloadTooLarge } else { AppError::bad_request("bad_body", "无法读取上传内容") }
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::bad_request("bad_body", "无法读取上传内容")
+        }
     })?;
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let format = Format::detect(ctype).ok_or_else(|| AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into()))?;
-    let table = Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
-    let col = |names: &[&str]| table.require(names).map_err(|e| AppError::bad_request(e.code(), e.to_string()));
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = Format::detect(ctype).ok_or_else(|| {
+        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
+    })?;
+    let table =
+        Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
+    let col = |names: &[&str]| {
+        table
+            .require(names)
+            .map_err(|e| AppError::bad_request(e.code(), e.to_string()))
+    };
     let (c_name, c_id, c_div) = (col(&P_NAME)?, col(&P_ID)?, col(&P_DIVISION)?);
     let opt = |names: &[&str]| table.column(names);
-    let (c_phone, c_addr, c_rel, c_tags) = (opt(&P_PHONE), opt(&P_ADDRESS), opt(&P_RELATION), opt(&P_TAGS));
+    let (c_phone, c_addr, c_rel, c_tags) = (
+        opt(&P_PHONE),
+        opt(&P_ADDRESS),
+        opt(&P_RELATION),
+        opt(&P_TAGS),
+    );
     let today = st.now().date_naive();
     let mut errors = Vec::new();
     let mut imported = 0;
@@ -163,22 +182,42 @@ pub async fn people(
             address: cell(c_addr),
             household_id: None,
             relation: cell(c_rel),
-            tags: cell(c_tags).map(|t| t.split(['、', ',', '，', ';', '；']).map(str::to_owned).collect()).unwrap_or_default(),
+            tags: cell(c_tags)
+                .map(|t| {
+                    t.split(['、', ',', '，', ';', '；'])
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
-        let refused = |code: &str, reason: String| ImportRowError { line: row.line, code: code.to_owned(), reason };
+        let refused = |code: &str, reason: String| ImportRowError {
+            line: row.line,
+            code: code.to_owned(),
+            reason,
+        };
         let input = match raw.parse(today) {
             Ok(i) => i,
             Err(fe) => {
-                errors.push(refused(fe.0.first().map_or("invalid", |e| e.code), fe.summary()));
+                errors.push(refused(
+                    fe.0.first().map_or("invalid", |e| e.code),
+                    fe.summary(),
+                ));
                 continue;
             }
         };
         match shequ_db::people::create(&mut tx.conn(), &scope, &st.key, &input, st.now()).await {
             Ok(_) => imported += 1,
-            Err(shequ_db::DbError::Invalid(fe)) => errors.push(refused(fe.0.first().map_or("invalid", |e| e.code), fe.summary())),
+            Err(shequ_db::DbError::Invalid(fe)) => errors.push(refused(
+                fe.0.first().map_or("invalid", |e| e.code),
+                fe.summary(),
+            )),
             Err(e) => return Err(e.into()),
         }
     }
     tx.commit().await?;
-    Ok(Json(ImportReport { rows: table.rows.len(), imported, errors }))
+    Ok(Json(ImportReport {
+        rows: table.rows.len(),
+        imported,
+        errors,
+    }))
 }

@@ -2,14 +2,14 @@
 //! Protected fields are masked; revealing one is its own audited call.
 
 use super::List;
-use crate::auth::{scope_for, ApiUser};
+use crate::auth::{ApiUser, scope_for};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{division_code, ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, division_code};
 use crate::person_input::RawPerson;
 use crate::{AppError, AppState};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shequ_core::role::Capability;
@@ -51,7 +51,11 @@ impl From<&PersonRow> for PersonView {
             id_number: p.id_number_masked.clone(),
             phone: p.phone_masked.clone(),
             address: p.address.clone(),
-            tags: p.general_tags().iter().map(|t| t.as_str().to_owned()).collect(),
+            tags: p
+                .general_tags()
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
             has_protected_tags: p.has_protected_tags(),
         }
     }
@@ -73,21 +77,42 @@ pub struct PeopleQuery {
 
 /// Build a store filter, checking every parameter. Filtering by a sensitive tag needs the reveal capability.
 pub fn filter(st: &AppState, role_can_reveal: bool, q: &PeopleQuery) -> Result<Filter, AppError> {
-    let division = q.division.as_deref().filter(|d| !d.is_empty()).map(division_code).transpose()?;
+    let division = q
+        .division
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(division_code)
+        .transpose()?;
     let today = st.now().date_naive();
-    let id_number = match q.id_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(IdCardNo::parse(s, today).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?),
+    let id_number = match q
+        .id_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(
+            IdCardNo::parse(s, today)
+                .map_err(|e| AppError::bad_request(e.code(), e.to_string()))?,
+        ),
         None => None,
     };
     let tag = match q.tag.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(Tag::parse(t).ok_or_else(|| AppError::bad_request("unknown_tag", "未知的人群标签"))?),
+        Some(t) => Some(
+            Tag::parse(t).ok_or_else(|| AppError::bad_request("unknown_tag", "未知的人群标签"))?,
+        ),
         None => None,
     };
     if tag.is_some_and(Tag::sensitive) && !role_can_reveal {
         return Err(AppError::Forbidden);
     }
     let name = q.name.as_deref().map(|n| n.chars().take(30).collect());
-    Ok(Filter { division, name, tag, id_number, household_id: None })
+    Ok(Filter {
+        division,
+        name,
+        tag,
+        id_number,
+        household_id: None,
+    })
 }
 
 /// Residents in the caller's subtree.
@@ -97,12 +122,23 @@ pub fn filter(st: &AppState, role_can_reveal: bool, q: &PeopleQuery) -> Result<F
         (status = 400, description = "Bad filter", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Role may not list residents", body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, ApiUser(user): ApiUser, ApiQuery(q): ApiQuery<PeopleQuery>) -> ApiResult<Json<List<PersonView>>> {
+pub async fn list(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(q): ApiQuery<PeopleQuery>,
+) -> ApiResult<Json<List<PersonView>>> {
     let scope = scope_for(&user, Capability::ReadPeople)?;
-    let page = super::Paging { page: q.page, per_page: q.per_page }.resolve()?;
+    let page = super::Paging {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
     let f = filter(&st, scope.role.can(Capability::RevealProtected), &q)?;
     let found = people::list(&mut st.db.conn(), &scope, &st.key, &f, page).await?;
-    Ok(Json(List { items: found.items.iter().map(PersonView::from).collect(), total: found.total }))
+    Ok(Json(List {
+        items: found.items.iter().map(PersonView::from).collect(),
+        total: found.total,
+    }))
 }
 
 /// One resident in the caller's subtree (404 outside it).
@@ -111,9 +147,15 @@ pub async fn list(State(st): State<AppState>, ApiUser(user): ApiUser, ApiQuery(q
     responses((status = 200, description = "The resident (masked)", body = PersonView),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such resident in your area", body = ErrorBody)))]
-pub async fn get_one(State(st): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<i64>) -> ApiResult<Json<PersonView>> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PersonView>> {
     let scope = scope_for(&user, Capability::ReadPeople)?;
-    let p = people::get(&mut st.db.conn(), &scope, id).await?.ok_or_else(AppError::not_found)?;
+    let p = people::get(&mut st.db.conn(), &scope, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     Ok(Json(PersonView::from(&p)))
 }
 
@@ -123,13 +165,19 @@ pub async fn get_one(State(st): State<AppState>, ApiUser(user): ApiUser, Path(id
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Role may not register residents", body = ErrorBody),
         (status = 422, description = "Invalid fields (check digit, duplicate ID number, division outside your area…)", body = ErrorBody)))]
-pub async fn create(State(st): State<AppState>, ApiUser(user): ApiUser, ApiJson(raw): ApiJson<RawPerson>) -> ApiResult<(StatusCode, Json<PersonView>)> {
+pub async fn create(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(raw): ApiJson<RawPerson>,
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
     let scope = scope_for(&user, Capability::WritePeople)?;
     let input = raw.parse(st.now().date_naive())?;
     let mut tx = st.db.begin().await?;
     let id = people::create(&mut tx.conn(), &scope, &st.key, &input, st.now()).await?;
     tx.commit().await?;
-    let p = people::get(&mut st.db.conn(), &scope, id).await?.ok_or_else(AppError::not_found)?;
+    let p = people::get(&mut st.db.conn(), &scope, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     Ok((StatusCode::CREATED, Json(PersonView::from(&p))))
 }
 
@@ -141,13 +189,20 @@ pub async fn create(State(st): State<AppState>, ApiUser(user): ApiUser, ApiJson(
         (status = 403, description = "Role may not edit residents", body = ErrorBody),
         (status = 404, description = "No such resident in your area", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)))]
-pub async fn update(State(st): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<i64>, ApiJson(raw): ApiJson<RawPerson>) -> ApiResult<Json<PersonView>> {
+pub async fn update(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(raw): ApiJson<RawPerson>,
+) -> ApiResult<Json<PersonView>> {
     let scope = scope_for(&user, Capability::WritePeople)?;
     let input = raw.parse(st.now().date_naive())?;
     let mut tx = st.db.begin().await?;
     people::update(&mut tx.conn(), &scope, &st.key, id, &input, st.now()).await?;
     tx.commit().await?;
-    let p = people::get(&mut st.db.conn(), &scope, id).await?.ok_or_else(AppError::not_found)?;
+    let p = people::get(&mut st.db.conn(), &scope, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     Ok(Json(PersonView::from(&p)))
 }
 
@@ -171,13 +226,23 @@ pub struct Revealed {
         (status = 400, description = "Unknown field", body = ErrorBody),
         (status = 403, description = "Role may not reveal protected data", body = ErrorBody),
         (status = 404, description = "No such resident in your area", body = ErrorBody)))]
-pub async fn reveal(State(st): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<i64>, ApiJson(r): ApiJson<RevealRequest>) -> ApiResult<Json<Revealed>> {
+pub async fn reveal(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<RevealRequest>,
+) -> ApiResult<Json<Revealed>> {
     let scope = scope_for(&user, Capability::RevealProtected)?;
-    let field = Protected::parse(&r.field).ok_or_else(|| AppError::bad_request("unknown_field", "可查看的字段为 id_number、phone 或 tags"))?;
+    let field = Protected::parse(&r.field).ok_or_else(|| {
+        AppError::bad_request("unknown_field", "可查看的字段为 id_number、phone 或 tags")
+    })?;
     let mut tx = st.db.begin().await?;
     let value = people::reveal(&mut tx.conn(), &scope, &st.key, id, field, st.now()).await?;
     tx.commit().await?;
-    Ok(Json(Revealed { field: field.as_str().into(), value }))
+    Ok(Json(Revealed {
+        field: field.as_str().into(),
+        value,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -195,7 +260,12 @@ pub struct MoveRequest {
     responses((status = 200, description = "Moved", body = PersonView),
         (status = 404, description = "No such resident in your area", body = ErrorBody),
         (status = 422, description = "Household elsewhere or unknown", body = ErrorBody)))]
-pub async fn move_household(State(st): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<i64>, ApiJson(m): ApiJson<MoveRequest>) -> ApiResult<Json<PersonView>> {
+pub async fn move_household(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(m): ApiJson<MoveRequest>,
+) -> ApiResult<Json<PersonView>> {
     let scope = scope_for(&user, Capability::WritePeople)?;
     let relation = match m.relation.as_deref() {
         Some(r) => Relation::parse(r).ok_or_else(|| {
@@ -206,9 +276,19 @@ pub async fn move_household(State(st): State<AppState>, ApiUser(user): ApiUser, 
         None => Relation::Other,
     };
     let mut tx = st.db.begin().await?;
-    people::move_household(&mut tx.conn(), &scope, id, m.household_id, relation, st.now()).await?;
+    people::move_household(
+        &mut tx.conn(),
+        &scope,
+        id,
+        m.household_id,
+        relation,
+        st.now(),
+    )
+    .await?;
     tx.commit().await?;
-    let p = people::get(&mut st.db.conn(), &scope, id).await?.ok_or_else(AppError::not_found)?;
+    let p = people::get(&mut st.db.conn(), &scope, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     Ok(Json(PersonView::from(&p)))
 }
 
@@ -232,11 +312,23 @@ pub struct HouseholdView {
 #[utoipa::path(post, path = "/api/v1/households", tag = "people", request_body = NewHousehold, security(("bearer" = [])),
     responses((status = 201, description = "Created", body = HouseholdView),
         (status = 422, description = "Invalid fields", body = ErrorBody)))]
-pub async fn create_household(State(st): State<AppState>, ApiUser(user): ApiUser, ApiJson(h): ApiJson<NewHousehold>) -> ApiResult<(StatusCode, Json<HouseholdView>)> {
+pub async fn create_household(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(h): ApiJson<NewHousehold>,
+) -> ApiResult<(StatusCode, Json<HouseholdView>)> {
     let scope = scope_for(&user, Capability::WritePeople)?;
     let village = division_code(&h.division)?;
     let mut tx = st.db.begin().await?;
-    let id = people::create_household(&mut tx.conn(), &scope, &village, &h.address, st.now()).await?;
+    let id =
+        people::create_household(&mut tx.conn(), &scope, &village, &h.address, st.now()).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(HouseholdView { id, division: village.to_string(), address: h.address.trim().into() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(HouseholdView {
+            id,
+            division: village.to_string(),
+            address: h.address.trim().into(),
+        }),
+    ))
 }

@@ -70,9 +70,9 @@ pub async fn page(
 ) -> Result<DivisionPage, PageError> {
     let code = division_code(&code).map_err(|e| ctx.err(e))?;
     let tree = st.tree.get();
-    let d = tree.get(code.as_str()).ok_or_else(|| {
-        ctx.err(AppError::NotFound(format!("区划 {code} 不存在。")))
-    })?;
+    let d = tree
+        .get(code.as_str())
+        .ok_or_else(|| ctx.err(AppError::NotFound(format!("区划 {code} 不存在。"))))?;
     let kids = tree.children(Some(code.as_str())).unwrap_or_default();
     let sums = kids.iter().fold((0, 0, 0), |(p, u, h), k| {
         (p + k.population, u + k.urban_population, h + k.households)

@@ -15,12 +15,12 @@ use crate::middleware::CsrfToken;
 use crate::{AppError, AppState};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 pub use prefs::Prefs;
 use shequ_core::role::Capability;
 use shequ_db::scope::Scope;
@@ -53,10 +53,25 @@ impl FromRequestParts<AppState> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let prefs = Prefs::from_headers(&parts.headers);
-        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let here = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        let user = auth::session_user(st, &parts.headers).await.map_err(|e| PageError::new(e, prefs))?;
-        Ok(Ctx { prefs, csrf, user, headers: parts.headers.clone(), here })
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let user = auth::session_user(st, &parts.headers)
+            .await
+            .map_err(|e| PageError::new(e, prefs))?;
+        Ok(Ctx {
+            prefs,
+            csrf,
+            user,
+            headers: parts.headers.clone(),
+            here,
+        })
     }
 }
 
@@ -67,12 +82,18 @@ impl Ctx {
 
     /// An error page for this request.
     pub fn err(&self, e: impl Into<AppError>) -> PageError {
-        PageError { error: e.into(), prefs: self.prefs, here: self.here.clone() }
+        PageError {
+            error: e.into(),
+            prefs: self.prefs,
+            here: self.here.clone(),
+        }
     }
 
     /// The signed-in user (or a redirect to the login page).
     pub fn user(&self) -> Result<&User, PageError> {
-        self.user.as_ref().ok_or_else(|| self.err(AppError::Unauthorized))
+        self.user
+            .as_ref()
+            .ok_or_else(|| self.err(AppError::Unauthorized))
     }
 
     /// The user's scope for `cap` (login redirect, or 403).
@@ -83,7 +104,10 @@ impl Ctx {
     }
 
     pub fn can(&self, cap: Capability) -> bool {
-        self.user.as_ref().and_then(User::role).is_some_and(|r| r.can(cap))
+        self.user
+            .as_ref()
+            .and_then(User::role)
+            .is_some_and(|r| r.can(cap))
     }
 
     /// Check the hidden CSRF field of a submitted form.
@@ -118,7 +142,18 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, ctx: &Ctx, nav: &'static str) -> Self {
-        let mut nav_items = vec![NavItem { href: "/", label: "首页", key: "home" }, NavItem { href: "/divisions", label: "区划", key: "divisions" }];
+        let mut nav_items = vec![
+            NavItem {
+                href: "/",
+                label: "首页",
+                key: "home",
+            },
+            NavItem {
+                href: "/divisions",
+                label: "区划",
+                key: "divisions",
+            },
+        ];
         let extra = [
             (Capability::ReadPeople, "/people", "居民", "people"),
             (Capability::ManageUsers, "/users", "用户", "users"),
@@ -139,7 +174,10 @@ impl Layout {
             css: crate::assets::url("shequ.css"),
             js: crate::assets::url("shequ.js"),
             csrf: ctx.csrf.clone(),
-            user_label: ctx.user.as_ref().map(|u| format!("{}（{}）", u.username, u.role().map_or("", |r| r.label()))),
+            user_label: ctx
+                .user
+                .as_ref()
+                .map(|u| format!("{}（{}）", u.username, u.role().map_or("", |r| r.label()))),
         }
     }
 
@@ -174,7 +212,11 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(error: impl Into<AppError>, prefs: Prefs) -> Self {
-        PageError { error: error.into(), prefs, here: "/".into() }
+        PageError {
+            error: error.into(),
+            prefs,
+            here: "/".into(),
+        }
     }
 }
 
@@ -200,8 +242,19 @@ impl IntoResponse for PageError {
             s if s.is_client_error() => "请求有误",
             _ => "系统出错了",
         };
-        let ctx = Ctx { prefs: self.prefs, csrf: String::new(), user: None, headers: HeaderMap::new(), here: "/".into() };
-        let page = ErrorPage { layout: Layout::new(heading, &ctx, ""), status: status.as_u16(), heading: heading.into(), message: self.error.to_string() };
+        let ctx = Ctx {
+            prefs: self.prefs,
+            csrf: String::new(),
+            user: None,
+            headers: HeaderMap::new(),
+            here: "/".into(),
+        };
+        let page = ErrorPage {
+            layout: Layout::new(heading, &ctx, ""),
+            status: status.as_u16(),
+            heading: heading.into(),
+            message: self.error.to_string(),
+        };
         (status, page).into_response()
     }
 }
@@ -210,7 +263,9 @@ impl IntoResponse for PageError {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -219,5 +274,9 @@ pub fn urlencode(s: &str) -> String {
 /// The 404 page for any path no route serves.
 pub async fn not_found(uri: Uri) -> Response {
     let _ = uri;
-    PageError::new(AppError::NotFound("您要找的页面不存在，请从首页重新进入。".into()), Prefs::default()).into_response()
+    PageError::new(
+        AppError::NotFound("您要找的页面不存在，请从首页重新进入。".into()),
+        Prefs::default(),
+    )
+    .into_response()
 }

@@ -85,7 +85,11 @@ pub struct Toggle {
 }
 
 /// Flip one preference and return to the page the button was on.
-pub async fn toggle(headers: axum::http::HeaderMap, prefs: Prefs, Form(t): Form<Toggle>) -> Response {
+pub async fn toggle(
+    headers: axum::http::HeaderMap,
+    prefs: Prefs,
+    Form(t): Form<Toggle>,
+) -> Response {
     if let Err(e) = crate::auth::check_csrf(&headers, &t.csrf) {
         return super::PageError::new(e, prefs).into_response();
     }

@@ -4,7 +4,7 @@
 //! The three system accounts themselves are created only on the command line.
 
 use super::{Ctx, Layout, PageError};
-use crate::{auth, AppError, AppState};
+use crate::{AppError, AppState, auth};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -15,7 +15,7 @@ use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shequ_core::role::{Capability, Role};
-use shequ_core::{password, DivisionCode, FieldErrors};
+use shequ_core::{DivisionCode, FieldErrors, password};
 use shequ_db::users::{self, NewUser, User};
 use shequ_db::{DbError, PageReq};
 
@@ -35,7 +35,8 @@ pub fn router() -> Router<AppState> {
 const PER_PAGE: u64 = 50;
 
 /// Shown when someone tries to make a system account in the browser.
-const SYSTEM_ROLE_MESSAGE: &str = "系统管理员、安全管理员和审计员账号只能由服务器管理员在命令行创建，不能在这里设置。";
+const SYSTEM_ROLE_MESSAGE: &str =
+    "系统管理员、安全管理员和审计员账号只能由服务器管理员在命令行创建，不能在这里设置。";
 
 /// Admin, security admin and auditor: the roles of 三员分立.
 fn is_system_role(r: Role) -> bool {
@@ -66,9 +67,16 @@ fn row(st: &AppState, u: &User, now: DateTime<Utc>) -> Row {
         id: u.id,
         username: u.username.clone(),
         display_name: u.display_name.clone(),
-        role: u.role().map_or_else(|| u.role.clone(), |r| r.label().to_owned()),
+        role: u
+            .role()
+            .map_or_else(|| u.role.clone(), |r| r.label().to_owned()),
         division_code: u.division_code.clone(),
-        division_name: st.tree.get().get(&u.division_code).map(|d| d.name.clone()).unwrap_or_default(),
+        division_name: st
+            .tree
+            .get()
+            .get(&u.division_code)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
         status: status(u, now),
     }
 }
@@ -100,10 +108,16 @@ pub struct ListQuery {
 }
 
 /// Every account, by username.
-pub async fn list(State(st): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Result<ListPage, PageError> {
+pub async fn list(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Result<ListPage, PageError> {
     viewer(&ctx)?;
     let page = q.page.unwrap_or(1).max(1);
-    let found = users::list(&mut st.db.conn(), PageReq::new(Some(page), Some(PER_PAGE))).await.map_err(|e| ctx.err(e))?;
+    let found = users::list(&mut st.db.conn(), PageReq::new(Some(page), Some(PER_PAGE)))
+        .await
+        .map_err(|e| ctx.err(e))?;
     let now = st.now();
     Ok(ListPage {
         layout: ctx.layout("用户管理", "users"),
@@ -120,7 +134,11 @@ pub type RoleOption = (&'static str, &'static str, bool);
 
 /// The roles that may be given in the browser (not the three system roles).
 fn role_options(selected: &str) -> Vec<RoleOption> {
-    Role::ALL.iter().filter(|r| !is_system_role(**r)).map(|r| (r.as_str(), r.label(), r.as_str() == selected)).collect()
+    Role::ALL
+        .iter()
+        .filter(|r| !is_system_role(**r))
+        .map(|r| (r.as_str(), r.label(), r.as_str() == selected))
+        .collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -152,7 +170,12 @@ pub struct NewValues {
 }
 
 fn form_page(ctx: &Ctx, v: NewValues, errors: Vec<String>) -> FormPage {
-    FormPage { layout: ctx.layout("新建用户", "users"), roles: role_options(&v.role), v, errors }
+    FormPage {
+        layout: ctx.layout("新建用户", "users"),
+        roles: role_options(&v.role),
+        v,
+        errors,
+    }
 }
 
 /// The form again, with what was wrong, as 422.
@@ -162,7 +185,10 @@ fn reject_form(ctx: &Ctx, v: NewValues, errors: Vec<String>) -> Response {
 
 pub async fn new_form(ctx: Ctx) -> Result<FormPage, PageError> {
     ctx.scope(Capability::ManageUsers)?;
-    let v = NewValues { role: Role::CommunityStaff.as_str().into(), ..Default::default() };
+    let v = NewValues {
+        role: Role::CommunityStaff.as_str().into(),
+        ..Default::default()
+    };
     Ok(form_page(&ctx, v, Vec::new()))
 }
 
@@ -171,7 +197,11 @@ fn messages(e: FieldErrors) -> Vec<String> {
 }
 
 /// Check the role and division fields; both forms use this.
-fn parse_role(role: &str, division: &str, errors: &mut Vec<String>) -> Option<(Role, DivisionCode)> {
+fn parse_role(
+    role: &str,
+    division: &str,
+    errors: &mut Vec<String>,
+) -> Option<(Role, DivisionCode)> {
     let role = match Role::parse(role.trim()) {
         None => {
             errors.push("请选择角色".to_owned());
@@ -188,7 +218,9 @@ fn parse_role(role: &str, division: &str, errors: &mut Vec<String>) -> Option<(R
             errors.push("请填写所属区划代码".to_owned());
             None
         }
-        d => DivisionCode::parse(d).map_err(|e| errors.push(format!("区划代码有误：{e}"))).ok(),
+        d => DivisionCode::parse(d)
+            .map_err(|e| errors.push(format!("区划代码有误：{e}")))
+            .ok(),
     };
     role.zip(division)
 }
@@ -216,22 +248,32 @@ fn check_new(v: &NewValues) -> Result<NewUser, Vec<String>> {
     let rd = parse_role(&v.role, &v.division, &mut errors);
     check_new_password(&username, &v.password, &v.confirm, &mut errors);
     match rd {
-        Some((role, division)) if errors.is_empty() => {
-            Ok(NewUser { username, display_name: v.display_name.trim().to_owned(), role, division, password_hash: String::new() })
-        }
+        Some((role, division)) if errors.is_empty() => Ok(NewUser {
+            username,
+            display_name: v.display_name.trim().to_owned(),
+            role,
+            division,
+            password_hash: String::new(),
+        }),
         _ => Err(errors),
     }
 }
 
 /// Create an account (system administrator only).
-pub async fn create(State(st): State<AppState>, ctx: Ctx, Form(v): Form<NewValues>) -> Result<Response, PageError> {
+pub async fn create(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Form(v): Form<NewValues>,
+) -> Result<Response, PageError> {
     ctx.check_csrf(&v.csrf)?;
     let (admin, _) = ctx.scope(Capability::ManageUsers)?;
     let mut new = match check_new(&v) {
         Ok(n) => n,
         Err(errors) => return Ok(reject_form(&ctx, v, errors)),
     };
-    let taken = users::find_by_username(&mut st.db.conn(), &new.username).await.map_err(|e| ctx.err(e))?;
+    let taken = users::find_by_username(&mut st.db.conn(), &new.username)
+        .await
+        .map_err(|e| ctx.err(e))?;
     if taken.is_some() {
         let msg = format!("用户名 {} 已被使用，请换一个", new.username);
         return Ok(reject_form(&ctx, v, vec![msg]));
@@ -244,7 +286,11 @@ pub async fn create(State(st): State<AppState>, ctx: Ctx, Form(v): Form<NewValue
             Ok(Redirect::to(&format!("/users/{id}?done=created")).into_response())
         }
         Err(DbError::Invalid(fe)) => Ok(reject_form(&ctx, v, messages(fe))),
-        Err(DbError::Conflict(_)) => Ok(reject_form(&ctx, v, vec![format!("用户名 {} 已被使用，请换一个", new.username)])),
+        Err(DbError::Conflict(_)) => Ok(reject_form(
+            &ctx,
+            v,
+            vec![format!("用户名 {} 已被使用，请换一个", new.username)],
+        )),
         Err(e) => Err(ctx.err(e)),
     }
 }
@@ -288,16 +334,28 @@ fn notice(done: &str) -> &'static str {
 
 /// The account `id`, or a 404 page.
 async fn target(st: &AppState, ctx: &Ctx, id: i64) -> Result<User, PageError> {
-    users::get(&mut st.db.conn(), id).await.map_err(|e| ctx.err(e))?.ok_or_else(|| ctx.err(AppError::NotFound("没有找到该账号。".into())))
+    users::get(&mut st.db.conn(), id)
+        .await
+        .map_err(|e| ctx.err(e))?
+        .ok_or_else(|| ctx.err(AppError::NotFound("没有找到该账号。".into())))
 }
 
-fn detail_page(st: &AppState, ctx: &Ctx, me: &User, t: &User, notice: &'static str, errors: Vec<String>) -> DetailPage {
+fn detail_page(
+    st: &AppState,
+    ctx: &Ctx,
+    me: &User,
+    t: &User,
+    notice: &'static str,
+    errors: Vec<String>,
+) -> DetailPage {
     let now = st.now();
     DetailPage {
         layout: ctx.layout(format!("账号 {}", t.username), "users"),
         u: row(st, t, now),
         failed_logins: t.failed_logins,
-        password_changed: super::audit::local(t.password_changed_at).format("%Y-%m-%d %H:%M").to_string(),
+        password_changed: super::audit::local(t.password_changed_at)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
         disabled: t.disabled,
         locked: t.is_locked(now),
         is_self: me.id == t.id,
@@ -311,7 +369,12 @@ fn detail_page(st: &AppState, ctx: &Ctx, me: &User, t: &User, notice: &'static s
 }
 
 /// One account and the forms the viewer may use on it.
-pub async fn detail(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Result<DetailPage, PageError> {
+pub async fn detail(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Query(q): Query<DoneQuery>,
+) -> Result<DetailPage, PageError> {
     let me = viewer(&ctx)?;
     let t = target(&st, &ctx, id).await?;
     Ok(detail_page(&st, &ctx, &me, &t, notice(&q.done), Vec::new()))
@@ -319,7 +382,11 @@ pub async fn detail(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Q
 
 /// The detail page with what was wrong, as 422.
 fn reject_detail(st: &AppState, ctx: &Ctx, me: &User, t: &User, errors: Vec<String>) -> Response {
-    (StatusCode::UNPROCESSABLE_ENTITY, detail_page(st, ctx, me, t, "", errors)).into_response()
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        detail_page(st, ctx, me, t, "", errors),
+    )
+        .into_response()
 }
 
 fn done(id: i64, what: &str) -> Response {
@@ -332,24 +399,48 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-pub async fn disable(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+pub async fn disable(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     set_disabled(&st, &ctx, id, &f.csrf, true).await
 }
 
-pub async fn enable(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+pub async fn enable(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     set_disabled(&st, &ctx, id, &f.csrf, false).await
 }
 
 /// Disable or re-enable an account (system administrator only, never oneself).
-async fn set_disabled(st: &AppState, ctx: &Ctx, id: i64, csrf: &str, disabled: bool) -> Result<Response, PageError> {
+async fn set_disabled(
+    st: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    csrf: &str,
+    disabled: bool,
+) -> Result<Response, PageError> {
     ctx.check_csrf(csrf)?;
     let (admin, _) = ctx.scope(Capability::ManageUsers)?;
     let t = target(st, ctx, id).await?;
     if disabled && t.id == admin.id {
-        return Ok(reject_detail(st, ctx, &admin, &t, vec!["不能停用自己的账号。".into()]));
+        return Ok(reject_detail(
+            st,
+            ctx,
+            &admin,
+            &t,
+            vec!["不能停用自己的账号。".into()],
+        ));
     }
     let mut tx = st.db.begin().await.map_err(|e| ctx.err(e))?;
-    users::set_disabled(&mut tx.conn(), &admin.actor(), id, disabled, st.now()).await.map_err(|e| ctx.err(e))?;
+    users::set_disabled(&mut tx.conn(), &admin.actor(), id, disabled, st.now())
+        .await
+        .map_err(|e| ctx.err(e))?;
     tx.commit().await.map_err(|e| ctx.err(e))?;
     Ok(done(id, if disabled { "disabled" } else { "enabled" }))
 }
@@ -369,11 +460,18 @@ fn role_change_refusal(me: &User, t: &User) -> Option<String> {
     if me.id == t.id {
         return Some("不能修改自己的角色。".into());
     }
-    t.role().is_some_and(is_system_role).then(|| "系统管理员、安全管理员和审计员账号的角色不能在这里修改。".into())
+    t.role()
+        .is_some_and(is_system_role)
+        .then(|| "系统管理员、安全管理员和审计员账号的角色不能在这里修改。".into())
 }
 
 /// Change an account's role and division (security administrator only).
-pub async fn change_role(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<RoleForm>) -> Result<Response, PageError> {
+pub async fn change_role(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<RoleForm>,
+) -> Result<Response, PageError> {
     ctx.check_csrf(&f.csrf)?;
     let (me, _) = ctx.scope(Capability::ManageSecurity)?;
     let t = target(&st, &ctx, id).await?;
@@ -396,12 +494,19 @@ pub async fn change_role(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i6
 }
 
 /// Lift a lockout (security administrator only).
-pub async fn unlock(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+pub async fn unlock(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     ctx.check_csrf(&f.csrf)?;
     let (me, _) = ctx.scope(Capability::ManageSecurity)?;
     let t = target(&st, &ctx, id).await?;
     let mut tx = st.db.begin().await.map_err(|e| ctx.err(e))?;
-    users::unlock(&mut tx.conn(), &me.actor(), t.id, st.now()).await.map_err(|e| ctx.err(e))?;
+    users::unlock(&mut tx.conn(), &me.actor(), t.id, st.now())
+        .await
+        .map_err(|e| ctx.err(e))?;
     tx.commit().await.map_err(|e| ctx.err(e))?;
     Ok(done(id, "unlocked"))
 }
@@ -417,12 +522,23 @@ pub struct PasswordForm {
 }
 
 /// Set a new password for someone else (security administrator only); their sessions and tokens end.
-pub async fn reset_password(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<PasswordForm>) -> Result<Response, PageError> {
+pub async fn reset_password(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, PageError> {
     ctx.check_csrf(&f.csrf)?;
     let (me, _) = ctx.scope(Capability::ManageSecurity)?;
     let t = target(&st, &ctx, id).await?;
     if me.id == t.id {
-        return Ok(reject_detail(&st, &ctx, &me, &t, vec!["请在“修改密码”页面修改自己的密码。".into()]));
+        return Ok(reject_detail(
+            &st,
+            &ctx,
+            &me,
+            &t,
+            vec!["请在“修改密码”页面修改自己的密码。".into()],
+        ));
     }
     let mut errors = Vec::new();
     check_new_password(&t.username, &f.new_password, &f.confirm, &mut errors);
@@ -431,7 +547,9 @@ pub async fn reset_password(State(st): State<AppState>, ctx: Ctx, Path(id): Path
     }
     let hash = auth::hash(&f.new_password).await.map_err(|e| ctx.err(e))?;
     let mut tx = st.db.begin().await.map_err(|e| ctx.err(e))?;
-    users::set_password(&mut tx.conn(), &me.actor(), t.id, &hash, st.now()).await.map_err(|e| ctx.err(e))?;
+    users::set_password(&mut tx.conn(), &me.actor(), t.id, &hash, st.now())
+        .await
+        .map_err(|e| ctx.err(e))?;
     tx.commit().await.map_err(|e| ctx.err(e))?;
     Ok(done(id, "password"))
 }
