@@ -4,9 +4,11 @@
 pub mod credit;
 pub mod crypto;
 pub mod division;
+pub mod facility;
 pub mod figures;
 pub mod geo;
 pub mod idcard;
+pub mod indicators;
 pub mod mask;
 pub mod password;
 pub mod person;

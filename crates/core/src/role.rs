@@ -44,10 +44,14 @@ pub enum Capability {
     RevealProtected,
     /// Export resident lists.
     ExportPeople,
+    /// Read the plan-target monitor (dashboards, gap lists, reports) for the user's division.
+    ReadIndicators,
+    /// Keep the facility and workforce registries, and set stricter local targets.
+    WriteRegistries,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 9] = [
         Capability::ManageUsers,
         Capability::ManageSecurity,
         Capability::ReadAudit,
@@ -55,6 +59,8 @@ impl Capability {
         Capability::WritePeople,
         Capability::RevealProtected,
         Capability::ExportPeople,
+        Capability::ReadIndicators,
+        Capability::WriteRegistries,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +72,8 @@ impl Capability {
             Capability::WritePeople => "write_people",
             Capability::RevealProtected => "reveal_protected",
             Capability::ExportPeople => "export_people",
+            Capability::ReadIndicators => "read_indicators",
+            Capability::WriteRegistries => "write_registries",
         }
     }
 }
@@ -135,6 +143,10 @@ impl Role {
             C::ReadPeople => self.is_division_staff() || self == R::GridWorker,
             C::WritePeople => matches!(self, R::TownshipStaff | R::CommunityStaff | R::GridWorker),
             C::RevealProtected | C::ExportPeople => self.is_division_staff(),
+            C::ReadIndicators => self.is_staff(),
+            C::WriteRegistries => {
+                matches!(self, R::CountyStaff | R::TownshipStaff | R::CommunityStaff)
+            }
         }
     }
 
@@ -193,22 +205,42 @@ mod tests {
             (Role::Auditor, &[ReadAudit]),
             (
                 Role::CityStaff,
-                &[ReadPeople, RevealProtected, ExportPeople],
+                &[ReadPeople, RevealProtected, ExportPeople, ReadIndicators],
             ),
             (
                 Role::CountyStaff,
-                &[ReadPeople, RevealProtected, ExportPeople],
+                &[
+                    ReadPeople,
+                    RevealProtected,
+                    ExportPeople,
+                    ReadIndicators,
+                    WriteRegistries,
+                ],
             ),
             (
                 Role::TownshipStaff,
-                &[ReadPeople, WritePeople, RevealProtected, ExportPeople],
+                &[
+                    ReadPeople,
+                    WritePeople,
+                    RevealProtected,
+                    ExportPeople,
+                    ReadIndicators,
+                    WriteRegistries,
+                ],
             ),
             (
                 Role::CommunityStaff,
-                &[ReadPeople, WritePeople, RevealProtected, ExportPeople],
+                &[
+                    ReadPeople,
+                    WritePeople,
+                    RevealProtected,
+                    ExportPeople,
+                    ReadIndicators,
+                    WriteRegistries,
+                ],
             ),
-            (Role::GridWorker, &[ReadPeople, WritePeople]),
-            (Role::DepartmentStaff, &[]),
+            (Role::GridWorker, &[ReadPeople, WritePeople, ReadIndicators]),
+            (Role::DepartmentStaff, &[ReadIndicators]),
             (Role::Volunteer, &[]),
             (Role::Resident, &[]),
         ];

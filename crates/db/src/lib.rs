@@ -9,12 +9,15 @@ pub mod conn;
 pub mod demo;
 pub mod divisions;
 pub mod error;
+pub mod facilities;
+pub mod indicators;
 pub mod organizations;
 pub mod people;
 pub mod schema;
 pub mod scope;
 pub mod sessions;
 pub mod users;
+pub mod workforce;
 
 pub use conn::{Backend, Conn, Db, Tx};
 pub use error::DbError;

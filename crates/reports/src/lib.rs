@@ -2,6 +2,7 @@
 //! and writing xlsx workbooks with Chinese headers.
 
 pub mod division_figures;
+pub mod indicators;
 pub mod table;
 pub mod xlsx;
 

@@ -71,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: UserCmd,
     },
+    /// The plan-target monitor.
+    Indicators {
+        #[command(subcommand)]
+        cmd: IndicatorsCmd,
+    },
     /// The audit chain.
     Audit {
         #[command(subcommand)]
@@ -127,6 +132,22 @@ pub enum UserCmd {
         /// Display name (default: the username).
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndicatorsCmd {
+    /// Recompute every indicator at every node from the registries.
+    Recompute {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Keep this month's values (or `--month YYYY-MM`) for the trend.
+    Snapshot {
+        #[arg(long)]
+        month: Option<String>,
         #[command(flatten)]
         db: DbArg,
     },
@@ -206,6 +227,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
             .await?;
         }
+        Command::Indicators { cmd } => indicators(cmd).await?,
         Command::Audit {
             cmd: AuditCmd::Verify { db },
         } => {
@@ -280,6 +302,11 @@ async fn load_demo(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let logins = demo::users::load(db, &hash, now).await?;
     let residents = demo::people::load(db, key, seed, people, now).await?;
+    let facilities = demo::facilities::load(db, seed, now).await?;
+    let today = (now + chrono::Duration::hours(8)).date_naive();
+    let workers = demo::workforce::load(db, seed, today, now).await?;
+    let values = shequ_db::indicators::recompute_all(db, now).await?;
+    backfill_trend(db, now).await?;
     let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str())
         .detail(serde_json::json!({"people": residents, "divisions": s.divisions}));
     shequ_db::audit::record(db, &shequ_db::scope::Actor::system(), ev, now).await?;
@@ -296,6 +323,9 @@ async fn load_demo(
     println!(
         "  常住人口 {} 人，{} 户；登记居民 {} 人",
         s.population, s.households, residents
+    );
+    println!(
+        "  服务设施 {facilities} 处，社区工作者 {workers} 人，指标值 {values} 项（含 12 个月趋势）"
     );
     println!(
         "演示登录（密码均为 {}）：",
@@ -315,6 +345,61 @@ async fn load_demo(
         );
     }
     println!("演示集成密钥（Authorization: Bearer …）：{api_key}");
+    Ok(())
+}
+
+/// Twelve months of trend for the demo: past months recomputed as of their last day.
+async fn backfill_trend(db: &Db, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    use chrono::{Datelike, Months};
+    let this_month = (now + chrono::Duration::hours(8))
+        .date_naive()
+        .with_day(1)
+        .context("日期有误")?;
+    for back in (1..12u32).rev() {
+        let first = this_month
+            .checked_sub_months(Months::new(back))
+            .context("日期有误")?;
+        let last_day = first
+            .checked_add_months(Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .context("日期有误")?;
+        let as_of = last_day
+            .and_hms_opt(12, 0, 0)
+            .context("日期有误")?
+            .and_utc();
+        shequ_db::indicators::backfill(db, &first.format("%Y-%m").to_string(), as_of).await?;
+    }
+    shequ_db::indicators::snapshot(db, &this_month.format("%Y-%m").to_string()).await?;
+    Ok(())
+}
+
+async fn indicators(cmd: IndicatorsCmd) -> Result<()> {
+    match cmd {
+        IndicatorsCmd::Recompute { db } => {
+            let pool = open(&db.url).await?;
+            let t0 = Instant::now();
+            let n = shequ_db::indicators::recompute_all(&pool, chrono::Utc::now()).await?;
+            println!(
+                "已重新计算 {n} 项指标值，用时 {:.1} 秒。",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        IndicatorsCmd::Snapshot { month, db } => {
+            let pool = open(&db.url).await?;
+            let month = match month {
+                Some(m) => {
+                    chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                        .map_err(|_| anyhow::anyhow!("月份应为 YYYY-MM"))?;
+                    m
+                }
+                None => (chrono::Utc::now() + chrono::Duration::hours(8))
+                    .format("%Y-%m")
+                    .to_string(),
+            };
+            let n = shequ_db::indicators::snapshot(&pool, &month).await?;
+            println!("已保存 {month} 的指标快照：{n} 项。");
+        }
+    }
     Ok(())
 }
 

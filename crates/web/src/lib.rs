@@ -4,6 +4,8 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod board;
+pub mod charts;
 pub mod error;
 pub mod extract;
 pub mod middleware;

@@ -2,11 +2,13 @@
 //! villages/communities and grids whose figures add up to the 2020 census.
 
 mod apportion;
+pub mod facilities;
 mod names;
 pub mod people;
 pub mod shaoyang;
 mod tree;
 pub mod users;
+pub mod workforce;
 
 pub use apportion::{apportion, apportion_capped};
 pub use tree::{DemoTree, build_tree};

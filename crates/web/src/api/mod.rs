@@ -3,10 +3,13 @@
 pub mod admin;
 pub mod auth;
 pub mod divisions;
+pub mod facilities;
 pub mod health;
 pub mod imports;
+pub mod indicators;
 pub mod organizations;
 pub mod people;
+pub mod workforce;
 
 use crate::AppState;
 use serde::{Deserialize, Serialize};
@@ -25,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::division_figures))
         .routes(routes!(imports::people))
         .routes(routes!(auth::token))
+        .routes(routes!(indicators::list))
+        .routes(routes!(indicators::gaps))
+        .routes(routes!(indicators::target))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::audit_log))
         .routes(routes!(admin::audit_verify))
@@ -34,6 +40,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(people::move_household))
         .routes(routes!(people::create_household))
         .routes(routes!(organizations::list, organizations::create))
+        .routes(routes!(facilities::list, facilities::create))
+        .routes(routes!(
+            facilities::get_one,
+            facilities::update,
+            facilities::delete
+        ))
+        .routes(routes!(facilities::add_terminal))
+        .routes(routes!(
+            facilities::get_attributes,
+            facilities::put_attributes
+        ))
+        .routes(routes!(facilities::import))
+        .routes(routes!(workforce::list, workforce::create))
+        .routes(routes!(workforce::get_one, workforce::update))
+        .routes(routes!(workforce::add_training))
+        .routes(routes!(workforce::import))
 }
 
 /// Unknown paths: a JSON error under `/api/`, the 404 page elsewhere.

@@ -4,11 +4,14 @@
 pub mod account;
 pub mod audit;
 pub mod divisions;
+pub mod facilities;
 pub mod fmt;
 pub mod home;
+pub mod indicators;
 pub mod people;
 pub mod prefs;
 pub mod users;
+pub mod workforce;
 
 use crate::auth;
 use crate::middleware::CsrfToken;
@@ -37,6 +40,9 @@ pub fn router() -> Router<AppState> {
         .merge(people::router())
         .merge(users::router())
         .merge(audit::router())
+        .merge(facilities::router())
+        .merge(workforce::router())
+        .merge(indicators::router())
 }
 
 /// Everything a page handler knows about the request: who, preferences, CSRF token.
@@ -155,10 +161,28 @@ impl Layout {
             },
         ];
         let extra = [
+            (
+                Capability::ReadIndicators,
+                "/indicators",
+                "指标",
+                "indicators",
+            ),
             (Capability::ReadPeople, "/people", "居民", "people"),
+            (
+                Capability::ReadIndicators,
+                "/facilities",
+                "设施",
+                "facilities",
+            ),
             (Capability::ManageUsers, "/users", "用户", "users"),
             (Capability::ManageSecurity, "/users", "用户", "users"),
             (Capability::ReadAudit, "/audit", "审计", "audit"),
+            (
+                Capability::ReadIndicators,
+                "/workers",
+                "社工队伍",
+                "workers",
+            ),
         ];
         for (cap, href, label, key) in extra {
             if ctx.can(cap) && !nav_items.iter().any(|n| n.key == key) {
