@@ -104,15 +104,25 @@ enum Attrs {
     UpdatedAt,
 }
 
+/// Longest facility name, in characters.
 pub const MAX_NAME: usize = 60;
+/// Longest address, in characters.
 pub const MAX_ADDRESS: usize = 100;
+/// Longest space name, in characters.
 pub const MAX_SPACE_NAME: usize = 30;
+/// Most spaces one facility may list.
 pub const MAX_SPACES: usize = 20;
+/// Most functions one facility may host.
 pub const MAX_FUNCTIONS: usize = 30;
+/// Most holiday exceptions one facility may list.
 pub const MAX_EXCEPTIONS: usize = 60;
+/// Longest exception note, in characters.
 pub const MAX_NOTE: usize = 60;
+/// Most opening spans on one weekday.
 pub const MAX_INTERVALS_PER_DAY: usize = 4;
+/// Longest terminal serial number.
 pub const MAX_SERIAL: usize = 40;
+/// Longest terminal model name, in characters.
 pub const MAX_MODEL: usize = 40;
 /// Largest floor, space or land area of one facility: 100,000 m².
 pub const MAX_FACILITY_AREA_X100: i64 = 10_000_000;
@@ -131,6 +141,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in display order.
     pub const ALL: [Status; 3] = [Status::InUse, Status::Building, Status::Closed];
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +178,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose, in display order.
     pub const ALL: [Purpose; 2] = [Purpose::Activity, Purpose::Office];
 
     pub fn as_str(self) -> &'static str {
@@ -526,6 +538,7 @@ pub struct FacilityRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A stored space of a facility.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct SpaceRow {
     pub id: i64,
@@ -535,6 +548,7 @@ pub struct SpaceRow {
     pub area_x100: i64,
 }
 
+/// A stored function of a facility.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct FunctionRow {
     pub facility_id: i64,
@@ -563,6 +577,7 @@ struct HoursRow {
     closes_min: i32,
 }
 
+/// A stored holiday exception; no hours means closed.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ExceptionRow {
     pub facility_id: i64,
@@ -572,6 +587,7 @@ pub struct ExceptionRow {
     pub note: String,
 }
 
+/// A stored self-service terminal.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TerminalRow {
     pub id: i64,
@@ -615,10 +631,12 @@ impl Facility {
         mean_daily_hours(&self.hours)
     }
 
+    /// Whether the facility hosts the function with this code.
     pub fn has_function(&self, code: &str) -> bool {
         self.functions.iter().any(|f| f.function_code == code)
     }
 
+    /// The stored status, when it is a known one.
     pub fn status(&self) -> Option<Status> {
         Status::parse(&self.row.status)
     }
@@ -1465,6 +1483,7 @@ pub struct AttributesRow {
 }
 
 impl AttributesRow {
+    /// The stored values as attributes.
     pub fn attributes(&self) -> DivisionAttributes {
         DivisionAttributes {
             new_build: self.new_build,

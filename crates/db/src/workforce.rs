@@ -6,7 +6,7 @@
 use crate::audit::{self, Event};
 use crate::scope::Scope;
 use crate::{Conn, DbError, Page, PageReq, Result};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use sea_query::{
     Alias, Expr, ExprTrait, Iden, JoinType, Order, Query, SelectStatement, SimpleExpr,
 };
@@ -56,12 +56,14 @@ pub fn earliest_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default()
 }
 
-/// The same calendar day one year earlier (29 February → 28 February).
+/// 365 days earlier: the year the indicators count in (a worker hired fewer than
+/// 365 days ago is in their first year).
 pub fn one_year_before(d: NaiveDate) -> NaiveDate {
-    d.checked_sub_months(Months::new(12)).unwrap_or(d)
+    d - Duration::days(365)
 }
 
-/// Whether someone hired on `hire` is, on `today`, in their first year (入职未满一年).
+/// Whether someone hired on `hire` is, on `today`, in their first year (入职未满一年),
+/// as `new_worker_mentor_coverage` counts it.
 pub fn in_first_year(hire: NaiveDate, today: NaiveDate) -> bool {
     hire > one_year_before(today)
 }
@@ -1036,6 +1038,8 @@ mod tests {
         let today = day(2025, 6, 30);
         assert!(in_first_year(day(2024, 7, 1), today));
         assert!(!in_first_year(day(2024, 6, 30), today));
-        assert_eq!(one_year_before(day(2024, 2, 29)), day(2023, 2, 28));
+        assert_eq!(one_year_before(day(2024, 2, 29)), day(2023, 3, 1));
+        assert!(in_first_year(day(2023, 7, 1), day(2024, 6, 29)));
+        assert!(!in_first_year(day(2023, 7, 1), day(2024, 6, 30)));
     }
 }

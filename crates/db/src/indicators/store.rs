@@ -68,7 +68,7 @@ pub async fn recompute_all(db: &Db, now: DateTime<Utc>) -> Result<usize> {
 }
 
 async fn insert_values(c: &mut Conn<'_>, values: &Values) -> Result<()> {
-    let rows: Vec<(&(String, String), &(i64, i64))> = values.iter().collect();
+    let rows: Vec<_> = values.iter().collect();
     for chunk in rows.chunks(500) {
         let mut q = Query::insert()
             .into_table(IndicatorValues::Table)
@@ -342,7 +342,6 @@ pub async fn snapshot(db: &Db, month: &str) -> Result<u64> {
         .map_err(|e| DbError::Conflict(e.to_string()))?
         .to_owned();
     let n = c.execute(&q).await?;
-    drop(c);
     tx.commit().await?;
     Ok(n)
 }
@@ -392,7 +391,6 @@ pub async fn backfill(db: &Db, month: &str, as_of: DateTime<Utc>) -> Result<usiz
         }
         written += values.len();
     }
-    drop(c);
     tx.commit().await?;
     Ok(written)
 }

@@ -2,6 +2,7 @@
 //! measured in the same run.
 
 mod api;
+mod indicators;
 pub mod load;
 mod people;
 
@@ -22,6 +23,13 @@ pub enum BenchCmd {
         #[arg(long)]
         db: Option<String>,
     },
+    /// Indicator recomputation, the dashboard API beside a bare handler, update latency.
+    Indicators {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+    },
     /// Resident search and listing at city scale, and the cost of decryption.
     People {
         #[arg(long, default_value_t = 5)]
@@ -41,6 +49,10 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             connections,
             db,
         } => api::run(seconds, connections, db).await,
+        BenchCmd::Indicators {
+            seconds,
+            connections,
+        } => indicators::run(seconds, connections).await,
         BenchCmd::People {
             seconds,
             connections,

@@ -522,6 +522,15 @@ async fn demo_loads_with_plausible_counts_and_gaps() {
         assert!((0.75..=0.97).contains(&eight), "{eight}");
         let roomy = share(&|f| f.activity_share().unwrap() >= 0.6);
         assert!((0.80..=0.97).contains(&roomy), "{roomy}");
+        // The monitor divides by the space area; the demo agrees with itself there.
+        let roomy_spaces = share(&|f| {
+            let activity = f.area_x100(facilities::Purpose::Activity);
+            activity * 10 >= (activity + f.area_x100(facilities::Purpose::Office)) * 6
+        });
+        assert!(
+            (roomy_spaces - roomy).abs() < 1e-9,
+            "{roomy_spaces} {roomy}"
+        );
         let volunteers = share(&|f| f.has_function("volunteer_station"));
         assert!((0.75..=0.95).contains(&volunteers), "{volunteers}");
         let with_terminal = stored.iter().filter(|f| !f.terminals.is_empty()).count();

@@ -793,7 +793,6 @@ async fn small_demo_workforce_is_plausible() {
             }
         }
         let per_10k = urban_workers as f64 / urban_pop as f64 * 10_000.0;
-        eprintln!("DEBUG made={made} urban={urban_workers} pop={urban_pop} per10k={per_10k}");
         assert!((18.0..19.5).contains(&per_10k), "{per_10k}");
 
         let share = |n: usize| n as f64 / workers.len() as f64;
@@ -976,10 +975,7 @@ async fn pages_work_for_staff_and_refuse_residents() {
                     ("kind", "grid"),
                     ("certificate", "none"),
                     ("hire_date", "2025-04-01"),
-                    (
-                        "mentor_id",
-                        &mentee.trim_start_matches("/workers/").to_string(),
-                    ),
+                    ("mentor_id", mentee.trim_start_matches("/workers/")),
                 ],
             )
             .await;
@@ -1020,6 +1016,111 @@ async fn pages_work_for_staff_and_refuse_residents() {
         assert_eq!(all_workers(&db).await.len(), 2);
         let anonymous = shequ_testkit::get(&app, "/workers").await;
         assert_eq!(anonymous.status, 303);
+    })
+    .await;
+}
+
+/// At city scale about a fifth of the counties fall short of 18 workers per
+/// 10,000 urban residents (urban communities), the city as a whole does not.
+#[tokio::test]
+async fn city_demo_leaves_some_counties_short() {
+    on_each_backend(|db| async move {
+        shequ_db::demo::load(&db, shequ_db::demo::Scale::City, 2025, now())
+            .await
+            .unwrap();
+        let made = shequ_db::demo::workforce::load(&db, 2025, today(), now())
+            .await
+            .unwrap();
+        assert!((15_000..40_000).contains(&made), "{made}");
+        let divisions = shequ_db::divisions::all(&mut db.conn()).await.unwrap();
+        let urban: std::collections::HashMap<&str, bool> = divisions
+            .iter()
+            .map(|d| (d.code.as_str(), d.urban))
+            .collect();
+        let mut counties: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+        for d in divisions.iter().filter(|d| d.level == "village" && d.urban) {
+            counties.entry(&d.code[..6]).or_default().1 += d.urban_population;
+        }
+        for w in all_workers(&db).await {
+            if urban[w.division_code.as_str()] {
+                counties.get_mut(&w.division_code[..6]).unwrap().0 += 1;
+            }
+        }
+        let ratio = |(w, u): (i64, i64)| w as f64 / u as f64 * 10_000.0;
+        let short = counties.values().filter(|c| ratio(**c) < 18.0).count();
+        assert_eq!(counties.len(), 12);
+        assert!((1..=4).contains(&short), "{counties:?}");
+        let city = counties
+            .values()
+            .fold((0, 0), |(w, u), (cw, cu)| (w + cw, u + cu));
+        assert!((18.0..19.0).contains(&ratio(city)), "{}", ratio(city));
+    })
+    .await;
+}
+
+/// Every write refreshes the indicators of the divisions it touches, in its transaction.
+#[tokio::test]
+async fn writes_keep_the_indicators_current() {
+    on_each_backend(|db| async move {
+        let app = setup(&db).await;
+        let t = token(&app, "township").await;
+        let value = |id: &'static str, code: &'static str| {
+            let db = db.clone();
+            async move {
+                let v = shequ_db::indicators::values_for(&mut db.conn(), &[code.to_owned()])
+                    .await
+                    .unwrap();
+                v.get(&(id.to_owned(), code.to_owned()))
+                    .map_or(0, |(n, _)| *n)
+            }
+        };
+        let workers = "workers_per_10k_urban";
+        let mentored = "new_worker_mentor_coverage";
+        let a = create(
+            &app,
+            &t,
+            body(HOME, "周建华", "full_time", "2015-03-01", None),
+        )
+        .await;
+        assert_eq!(value(workers, HOME).await, 1);
+        let b = create(
+            &app,
+            &t,
+            body(HOME, "刘晓琴", "grid", "2025-03-01", Some(a)),
+        )
+        .await;
+        assert_eq!(value(workers, HOME).await, 2);
+        assert_eq!(value(mentored, "430502001").await, 1);
+
+        // A move refreshes both communities.
+        let r = json(
+            &app,
+            "PUT",
+            &format!("/api/v1/workers/{b}"),
+            Some(&t),
+            body(NEIGHBOUR, "刘晓琴", "grid", "2025-03-01", Some(a)),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            (value(workers, HOME).await, value(workers, NEIGHBOUR).await),
+            (1, 1)
+        );
+
+        // The mentor leaves: one worker fewer, and the mentee's township loses a mentored new hire.
+        let mut leave = body(HOME, "周建华", "full_time", "2015-03-01", None);
+        leave["active"] = json!(false);
+        let r = json(
+            &app,
+            "PUT",
+            &format!("/api/v1/workers/{a}"),
+            Some(&t),
+            leave,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(value(workers, HOME).await, 0);
+        assert_eq!(value(mentored, "430502001").await, 0);
     })
     .await;
 }

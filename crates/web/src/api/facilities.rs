@@ -264,6 +264,7 @@ impl FacilityBody {
     }
 }
 
+/// A space as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SpaceView {
     pub id: i64,
@@ -273,6 +274,7 @@ pub struct SpaceView {
     pub area: f64,
 }
 
+/// A hosted function as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FunctionView {
     pub code: String,
@@ -281,12 +283,14 @@ pub struct FunctionView {
     pub land_area: f64,
 }
 
+/// One opening span on a weekday.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HoursView {
     pub weekday: u8,
     pub span: String,
 }
 
+/// A holiday exception as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExceptionView {
     pub day: NaiveDate,
@@ -295,6 +299,7 @@ pub struct ExceptionView {
     pub note: String,
 }
 
+/// A self-service terminal as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TerminalView {
     pub id: i64,
@@ -407,6 +412,7 @@ impl From<&Facility> for FacilityView {
     }
 }
 
+/// `?division=&function=&q=&status=&page=&per_page=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct FacilityQuery {
     /// Limit to this subtree.
@@ -631,6 +637,7 @@ pub struct AttributesBody {
 }
 
 impl AttributesBody {
+    /// Check every field that can be checked without the store.
     pub fn parse(&self) -> Result<DivisionAttributes, FieldErrors> {
         let mut errs = FieldErrors::new();
         let building = area_field(&mut errs, "building_area", self.building_area);
@@ -655,6 +662,7 @@ impl AttributesBody {
     }
 }
 
+/// A division's attributes as the API shows them; areas in m².
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttributesView {
     pub division: String,
@@ -827,7 +835,7 @@ pub fn parse_day_spans(s: &str) -> Result<Vec<(u16, u16)>, String> {
     if times.is_empty() && s.trim().is_empty() {
         return Ok(Vec::new());
     }
-    if times.is_empty() || times.len() % 2 != 0 {
+    if times.is_empty() || !times.len().is_multiple_of(2) {
         return Err(format!(
             "开放时间“{}”有误，应写作 08:30-17:30",
             s.trim().chars().take(30).collect::<String>()

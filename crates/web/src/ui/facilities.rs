@@ -26,6 +26,7 @@ use shequ_db::facilities::{
     SpaceInput, Status, TerminalInput, parse_area,
 };
 
+/// The facility pages and the division attributes form.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/facilities", get(list).post(create))
@@ -77,6 +78,7 @@ fn status_label(code: &str) -> &'static str {
     Status::parse(code).map_or("", Status::label)
 }
 
+/// One line of the list.
 pub struct ListRow {
     pub id: i64,
     pub name: String,
@@ -126,6 +128,7 @@ impl ListParams {
     }
 }
 
+/// `/facilities`: the registry with filters.
 #[derive(Template, WebTemplate)]
 #[template(path = "facilities/list.html")]
 pub struct ListPage {
@@ -142,6 +145,7 @@ pub struct ListPage {
     pub query_string: String,
 }
 
+/// The registry list, filtered and paged.
 pub async fn list(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -194,6 +198,7 @@ fn list_row(st: &AppState, f: &Facility) -> ListRow {
     }
 }
 
+/// A terminal as the detail page shows it.
 pub struct TerminalLine {
     pub serial: String,
     pub model: String,
@@ -201,6 +206,7 @@ pub struct TerminalLine {
     pub stale: bool,
 }
 
+/// A hosted function as the detail page shows it.
 pub struct FunctionLine {
     pub label: String,
     pub land_area: String,
@@ -325,6 +331,7 @@ fn minutes(m: i32) -> String {
     format_minutes(u16::try_from(m).unwrap_or(0))
 }
 
+/// `/facilities/{id}`.
 #[derive(Template, WebTemplate)]
 #[template(path = "facilities/detail.html")]
 pub struct DetailPage {
@@ -359,6 +366,7 @@ fn detail_page(st: &AppState, ctx: &Ctx, f: &Facility, errors: Vec<String>) -> D
     }
 }
 
+/// One facility in scope.
 pub async fn detail(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -368,6 +376,7 @@ pub async fn detail(
     Ok(detail_page(&st, &ctx, &f, Vec::new()))
 }
 
+/// One space row of the form.
 pub struct SpaceValues {
     pub name: String,
     pub purpose: String,
@@ -698,6 +707,7 @@ impl FormValues {
     }
 }
 
+/// The registration and editing form.
 #[derive(Template, WebTemplate)]
 #[template(path = "facilities/form.html")]
 pub struct FormPage {
@@ -757,12 +767,14 @@ fn rejected(page: FormPage) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 
+/// An empty registration form, the division preset to the user's own.
 pub async fn new_form(ctx: Ctx) -> Result<FormPage, PageError> {
     let (user, _) = ctx.scope(Capability::WriteRegistries)?;
     let v = FormValues::blank(&user.division_code);
     Ok(form_page(&ctx, "/facilities".into(), false, v, Vec::new()))
 }
 
+/// Register a facility from the form; 422 with messages on bad input.
 pub async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -792,6 +804,7 @@ pub async fn create(
     }
 }
 
+/// The form filled with a stored facility.
 pub async fn edit_form(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -823,6 +836,7 @@ fn kept_exceptions(f: &Facility) -> Vec<ExceptionInput> {
         .collect()
 }
 
+/// Save an edit; 422 with messages on bad input.
 pub async fn update(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -851,12 +865,14 @@ pub async fn update(
     }
 }
 
+/// A form that carries only its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
     pub csrf: String,
 }
 
+/// Remove a facility, then back to the list.
 pub async fn delete(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -873,6 +889,7 @@ pub async fn delete(
     Ok(Redirect::to("/facilities").into_response())
 }
 
+/// The new-terminal form on the detail page.
 #[derive(Debug, Deserialize)]
 pub struct TerminalForm {
     #[serde(default)]
@@ -883,6 +900,7 @@ pub struct TerminalForm {
     pub csrf: String,
 }
 
+/// Register a terminal from the detail page.
 pub async fn add_terminal(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -979,6 +997,7 @@ impl AttributeValues {
     }
 }
 
+/// `/divisions/{code}/attributes`.
 #[derive(Template, WebTemplate)]
 #[template(path = "facilities/attributes.html")]
 pub struct AttributesPage {
@@ -1014,12 +1033,14 @@ fn attributes_page(
     }
 }
 
+/// `?saved=1` after a save.
 #[derive(Debug, Default, Deserialize)]
 pub struct SavedParam {
     #[serde(default)]
     pub saved: Option<String>,
 }
 
+/// The attributes form of a division in scope.
 pub async fn attributes_form(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -1054,6 +1075,7 @@ fn area_value(m2: f64) -> String {
     }
 }
 
+/// Save a division's attributes.
 pub async fn save_attributes(
     State(st): State<AppState>,
     ctx: Ctx,
