@@ -7,10 +7,13 @@ use std::time::Duration;
 
 /// How often the server looks for division changes made by other processes.
 const TREE_POLL: Duration = Duration::from_secs(5);
+/// How often cached dashboards check for indicator changes made by other processes.
+const INDICATOR_POLL: Duration = Duration::from_secs(1);
 
 pub async fn serve(db: Db, key: shequ_core::Protector, bind: &str) -> Result<()> {
     let state = AppState::with_system_clock(db.clone(), key).await?;
     let _watch = state.tree.watch(db, TREE_POLL);
+    let _indicators = state.watch_indicators(INDICATOR_POLL);
     let app = shequ_web::router(state);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -209,9 +209,15 @@ impl FromRequestParts<AppState> for ApiUser {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let token = crate::extract::bearer(parts).ok_or(AppError::Unauthorized)?;
+        let hash = sessions::hash_secret(token);
+        if let Some(user) = st.caches.token(&hash) {
+            return Ok(ApiUser(user));
+        }
+        let epoch = st.caches.epoch();
         let user = sessions::token_user(&mut st.db.conn(), token, st.now())
             .await?
             .ok_or(AppError::Unauthorized)?;
+        st.caches.put_token(hash, epoch, user.clone());
         Ok(ApiUser(user))
     }
 }

@@ -134,8 +134,27 @@ fn one(ind: &Indicator, level: Level, n: i64, d: i64, target: f64) -> IndicatorV
     }
 }
 
-/// Every indicator at `code` (the indicators counted at levels below it or at it).
-pub async fn node(st: &AppState, code: &DivisionCode) -> Result<Vec<IndicatorValue>, AppError> {
+/// Every indicator at `code` (the indicators counted at levels below it or at it),
+/// from the cache while nothing has changed.
+pub async fn node(
+    st: &AppState,
+    code: &DivisionCode,
+) -> Result<std::sync::Arc<Vec<IndicatorValue>>, AppError> {
+    if let Some(b) = st.caches.board(code.as_str()) {
+        return Ok(b);
+    }
+    let (epoch, version) = (st.caches.epoch(), st.caches.indicator_version());
+    let board = std::sync::Arc::new(read_node(st, code).await?);
+    st.caches.put_board(
+        code.to_string(),
+        epoch,
+        version,
+        std::sync::Arc::clone(&board),
+    );
+    Ok(board)
+}
+
+async fn read_node(st: &AppState, code: &DivisionCode) -> Result<Vec<IndicatorValue>, AppError> {
     let cat = Catalogue::builtin();
     let mut c = st.db.conn();
     let values = values_for(&mut c, &[code.to_string()]).await?;

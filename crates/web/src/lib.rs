@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod board;
+pub mod cache;
 pub mod charts;
 pub mod error;
 pub mod extract;
@@ -23,11 +24,12 @@ use axum::Router;
 /// The whole application: API, UI, static assets and middleware.
 pub fn router(state: AppState) -> Router {
     let (api, _) = api::router().split_for_parts();
+    let caches = std::sync::Arc::clone(&state.caches);
     let app = Router::new()
         .merge(api)
         .merge(ui::router())
         .merge(assets::router())
         .fallback(api::not_found)
         .with_state(state);
-    middleware::wrap(app)
+    middleware::wrap(app, caches)
 }

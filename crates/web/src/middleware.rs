@@ -25,9 +25,24 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 
-pub fn wrap(app: Router) -> Router {
+pub fn wrap(app: Router, caches: std::sync::Arc<crate::cache::Caches>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    app.layer(axum::middleware::from_fn(csrf_cookie))
+    let epoch = axum::middleware::from_fn(move |req: Request<Body>, next: Next| {
+        let caches = std::sync::Arc::clone(&caches);
+        async move {
+            let changes = !matches!(
+                *req.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+            );
+            let res = next.run(req).await;
+            if changes {
+                caches.bump_epoch();
+            }
+            res
+        }
+    });
+    app.layer(epoch)
+        .layer(axum::middleware::from_fn(csrf_cookie))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -16,23 +16,43 @@ pub struct AppState {
     pub tree: TreeCache,
     pub clock: Clock,
     pub key: Arc<Protector>,
+    pub caches: Arc<crate::cache::Caches>,
 }
 
 impl AppState {
     /// Build the state and load the division tree into memory.
     pub async fn new(db: Db, clock: Clock, key: Protector) -> Result<AppState, shequ_db::DbError> {
         let tree = TreeCache::load(&db).await?;
+        let caches = Arc::new(crate::cache::Caches::default());
+        caches.set_indicator_version(shequ_db::indicators::version(&mut db.conn()).await?);
         Ok(AppState {
             db,
             tree,
             clock,
             key: Arc::new(key),
+            caches,
         })
     }
 
     /// State with the system clock.
     pub async fn with_system_clock(db: Db, key: Protector) -> Result<AppState, shequ_db::DbError> {
         AppState::new(db, Arc::new(Utc::now), key).await
+    }
+
+    /// Poll the store's indicator version every `every`, so dashboards cached here
+    /// notice changes made by other processes.
+    pub fn watch_indicators(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let (db, caches) = (self.db.clone(), Arc::clone(&self.caches));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match shequ_db::indicators::version(&mut db.conn()).await {
+                    Ok(v) => caches.set_indicator_version(v),
+                    Err(e) => tracing::warn!(error = %e, "indicator version poll failed"),
+                }
+            }
+        })
     }
 
     pub fn now(&self) -> DateTime<Utc> {

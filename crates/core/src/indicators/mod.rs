@@ -131,12 +131,15 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in catalogue. It is checked by a unit test, so this cannot fail
-    /// in a released build; on a malformed file it returns an empty catalogue.
-    pub fn builtin() -> Catalogue {
-        Catalogue::parse(CATALOGUE).unwrap_or(Catalogue {
-            version: 0,
-            indicators: Vec::new(),
+    /// The built-in catalogue, parsed once. It is checked by a unit test, so this
+    /// cannot fail in a released build; on a malformed file it is empty.
+    pub fn builtin() -> &'static Catalogue {
+        static CAT: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        CAT.get_or_init(|| {
+            Catalogue::parse(CATALOGUE).unwrap_or(Catalogue {
+                version: 0,
+                indicators: Vec::new(),
+            })
         })
     }
 

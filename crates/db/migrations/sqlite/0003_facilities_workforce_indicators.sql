@@ -132,3 +132,6 @@ CREATE TABLE indicator_snapshots (
     PRIMARY KEY (month, indicator_id, division_code)
 );
 CREATE INDEX indicator_snapshots_division ON indicator_snapshots (division_code, indicator_id);
+
+-- Bumped on every change to indicator values, so servers can cache dashboards.
+INSERT INTO settings (key, value) VALUES ('indicators_version', '0');

@@ -9,5 +9,5 @@ pub mod store;
 pub use rollup::{Values, compute, leaf_values};
 pub use store::{
     TargetError, backfill, effective_targets, recompute_all, refresh, set_target, snapshot, trend,
-    values_for,
+    values_for, version,
 };

@@ -21,6 +21,39 @@ enum IndicatorValues {
 }
 
 #[derive(Iden, Clone, Copy)]
+enum Settings {
+    Table,
+    Key,
+    Value,
+}
+
+const VERSION_KEY: &str = "indicators_version";
+
+/// Count one more change to indicator values or targets (caches compare it).
+pub async fn bump_version(c: &mut Conn<'_>) -> Result<()> {
+    let q = Query::update()
+        .table(Settings::Table)
+        .value(
+            Settings::Value,
+            Expr::cust("CAST(CAST(value AS BIGINT) + 1 AS TEXT)"),
+        )
+        .and_where(Expr::col(Settings::Key).eq(VERSION_KEY))
+        .to_owned();
+    c.execute(&q).await.map(|_| ())
+}
+
+/// The current change count of indicator values and targets.
+pub async fn version(c: &mut Conn<'_>) -> Result<i64> {
+    let q = Query::select()
+        .column(Settings::Value)
+        .from(Settings::Table)
+        .and_where(Expr::col(Settings::Key).eq(VERSION_KEY))
+        .to_owned();
+    let row: Option<(String,)> = c.fetch_optional(&q).await?;
+    Ok(row.and_then(|r| r.0.parse().ok()).unwrap_or(0))
+}
+
+#[derive(Iden, Clone, Copy)]
 enum IndicatorTargets {
     Table,
     IndicatorId,
@@ -59,10 +92,11 @@ pub async fn recompute_all(db: &Db, now: DateTime<Utc>) -> Result<usize> {
             continue;
         };
         let g = gather(&mut tx.conn(), &code, now).await?;
-        let values = compute(&cat, &g);
+        let values = compute(cat, &g);
         written += values.len();
         insert_values(&mut tx.conn(), &values).await?;
     }
+    bump_version(&mut tx.conn()).await?;
     tx.commit().await?;
     Ok(written)
 }
@@ -109,7 +143,7 @@ pub async fn refresh(c: &mut Conn<'_>, code: &DivisionCode, now: DateTime<Utc>) 
         .map_err(|e| DbError::invalid("code", e.code(), e.to_string()))?;
     let g = gather(c, &root, now).await?;
     let cat = Catalogue::builtin();
-    let fresh: Values = leaf_values(&cat, &g)
+    let fresh: Values = leaf_values(cat, &g)
         .into_iter()
         .filter(|((_, code), _)| leaves.contains(&code.as_str()))
         .collect();
@@ -131,7 +165,7 @@ pub async fn refresh(c: &mut Conn<'_>, code: &DivisionCode, now: DateTime<Utc>) 
             add_delta(c, id, &node, dn, dd).await?;
         }
     }
-    Ok(())
+    bump_version(c).await
 }
 
 /// Take the write lock on the leaves' rows first, so two refreshes of one leaf
@@ -305,6 +339,7 @@ pub async fn set_target(
         now,
     )
     .await?;
+    bump_version(c).await?;
     Ok(Ok(()))
 }
 
@@ -365,7 +400,7 @@ pub async fn backfill(db: &Db, month: &str, as_of: DateTime<Utc>) -> Result<usiz
         let Ok(code) = DivisionCode::parse(&root.code) else {
             continue;
         };
-        let values = compute(&cat, &gather(&mut c, &code, as_of).await?);
+        let values = compute(cat, &gather(&mut c, &code, as_of).await?);
         let rows: Vec<_> = values.iter().collect();
         for chunk in rows.chunks(400) {
             let mut q = Query::insert()

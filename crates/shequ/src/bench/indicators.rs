@@ -7,10 +7,8 @@ use super::load::{drive, drive_with_header};
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::routing::get;
-use shequ_core::{DivisionCode, Role};
 use shequ_db::Db;
 use shequ_db::demo::{self, Scale};
-use shequ_db::scope::{Actor, Scope};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,83 +43,106 @@ pub async fn run(seconds: u64, connections: usize) -> Result<()> {
         "ratio 指标接口 / 上限 {ratio:.2}（目标 ≥ {GOAL}）{}",
         if ratio >= GOAL { "达标" } else { "未达标" }
     );
-    update_latency(&db).await
+    update_latency(&db, app, &token).await
 }
 
-/// Change one facility's floor area and time until the city's value reflects it.
-async fn update_latency(db: &Db) -> Result<()> {
-    use shequ_db::facilities::{FacilityInput, FunctionInput, Status};
-    let city = Scope::new(
-        DivisionCode::parse("430500").map_err(|e| anyhow::anyhow!("{e}"))?,
-        Role::CityStaff,
-        Actor::system(),
-    );
+/// Over HTTP: a county worker changes one facility's floor area; time until the
+/// city's dashboard (another user, another request) shows the new total.
+async fn update_latency(db: &Db, app: std::net::SocketAddr, city_token: &str) -> Result<()> {
+    let county = token_for(db, "county").await?;
     let village = shequ_db::divisions::all(&mut db.conn())
         .await?
         .into_iter()
-        .find(|d| d.level == "village")
+        .find(|d| d.level == "village" && d.code.starts_with("430502"))
         .context("没有村（社区）")?;
-    let mut f = FacilityInput {
-        division: DivisionCode::parse(&village.code).map_err(|e| anyhow::anyhow!("{e}"))?,
-        name: "测速用服务站".into(),
-        address: String::new(),
-        location: None,
-        floor_area_x100: 10_000,
-        status: Status::InUse,
-        year_built: Some(2020),
-        online_24h: false,
-        spaces: Vec::new(),
-        functions: vec![FunctionInput {
-            code: shequ_core::facility::FunctionCode::parse("comprehensive_service")
-                .context("功能")?,
-            land_area_x100: 0,
-        }],
-        hours: Vec::new(),
-        exceptions: Vec::new(),
+    let body = |area: f64| {
+        format!(
+            r#"{{"division":"{}","name":"测速用服务站","floor_area":{area},"status":"in_use","functions":[{{"code":"comprehensive_service"}}]}}"#,
+            village.code
+        )
     };
-    let mut tx = db.begin().await?;
-    let id = shequ_db::facilities::create(&mut tx.conn(), &city, &f, chrono::Utc::now()).await?;
-    tx.commit().await?;
+    let json = "Content-Type: application/json".to_owned();
+    let (status, created) = super::load::request(
+        app,
+        "POST",
+        "/api/v1/facilities",
+        &[county_auth(&county), json.clone()],
+        &body(100.0),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "创建设施失败：{status} {created}");
+    let id = serde_json::from_str::<serde_json::Value>(&created)?
+        .get("id")
+        .and_then(serde_json::Value::as_i64)
+        .context("设施编号")?;
     let mut samples = Vec::new();
-    for i in 0..20 {
-        let before = city_value(db).await?;
-        f.floor_area_x100 += 100 * (i + 1);
+    for i in 1..=20 {
+        let before = city_numerator(app, city_token).await?;
         let t = Instant::now();
-        let mut tx = db.begin().await?;
-        shequ_db::facilities::update(&mut tx.conn(), &city, id, &f, chrono::Utc::now()).await?;
-        tx.commit().await?;
-        let after = city_value(db).await?;
+        let (status, text) = super::load::request(
+            app,
+            "PUT",
+            &format!("/api/v1/facilities/{id}"),
+            &[county_auth(&county), json.clone()],
+            &body(100.0 + f64::from(i)),
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "修改设施失败：{status} {text}");
+        loop {
+            if city_numerator(app, city_token).await? != before {
+                break;
+            }
+            anyhow::ensure!(
+                t.elapsed() < Duration::from_secs(10),
+                "10 秒内市级驾驶舱没有变化"
+            );
+        }
         samples.push(t.elapsed());
-        anyhow::ensure!(
-            after.0 == before.0 + 100 * (i + 1),
-            "城市指标没有随设施变化"
-        );
     }
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "单个设施修改到市级驾驶舱可见：p50 {:.1} ms，最大 {:.1} ms（含写入、所在乡镇重算与逐级累加）",
+        "单个设施修改到市级驾驶舱可见（HTTP 修改 + 读取）：p50 {:.1} ms，最大 {:.1} ms",
         ms(samples.get(samples.len() / 2).copied().unwrap_or_default()),
         ms(samples.last().copied().unwrap_or_default())
     );
     Ok(())
 }
 
-async fn city_value(db: &Db) -> Result<(i64, i64)> {
-    let v = shequ_db::indicators::values_for(&mut db.conn(), &["430500".to_owned()]).await?;
-    Ok(v.get(&(
-        "facility_area_per_100_households".to_owned(),
-        "430500".to_owned(),
-    ))
-    .copied()
-    .unwrap_or((0, 0)))
+fn county_auth(t: &str) -> String {
+    format!("Authorization: Bearer {t}")
+}
+
+async fn city_numerator(app: std::net::SocketAddr, token: &str) -> Result<i64> {
+    let (_, body) = super::load::request(
+        app,
+        "GET",
+        "/api/v1/indicators?division=430500",
+        &[county_auth(token)],
+        "",
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    v["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["id"] == "facility_area_per_100_households")
+        })
+        .and_then(|i| i["numerator"].as_i64())
+        .context("没有该指标")
 }
 
 async fn token(db: &Db) -> Result<String> {
-    let secret = format!("st_bench_ind_{}", std::process::id());
-    let user = shequ_db::users::find_by_username(&mut db.conn(), "city")
+    token_for(db, "city").await
+}
+
+async fn token_for(db: &Db, username: &str) -> Result<String> {
+    let secret = format!("st_bench_{username}_{}", std::process::id());
+    let user = shequ_db::users::find_by_username(&mut db.conn(), username)
         .await?
-        .context("缺少演示账号 city")?;
+        .context("缺少演示账号")?;
     shequ_db::sessions::issue_token(&mut db.conn(), user.id, &secret, chrono::Utc::now()).await?;
     Ok(secret)
 }

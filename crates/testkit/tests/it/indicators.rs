@@ -145,7 +145,7 @@ async fn stored(db: &Db) -> Values {
 /// Values computed from scratch, without touching the store.
 async fn fresh(db: &Db) -> Values {
     indicators::compute(
-        &Catalogue::builtin(),
+        Catalogue::builtin(),
         &gather(&mut db.conn(), &code("430500"), now())
             .await
             .unwrap(),

@@ -8,6 +8,7 @@ use crate::extract::{ApiJson, ApiQuery, division_code};
 use crate::{AppError, AppState};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use shequ_core::DivisionCode;
 use shequ_core::indicators::Catalogue;
@@ -43,17 +44,40 @@ pub async fn list(
     State(st): State<AppState>,
     ApiUser(user): ApiUser,
     ApiQuery(q): ApiQuery<DivisionQuery>,
-) -> ApiResult<Json<List<IndicatorValue>>> {
+) -> ApiResult<axum::response::Response> {
     let scope = scope_for(&user, Capability::ReadIndicators)?;
     let code = node_in_scope(&scope, q.division.as_deref())?;
     if st.tree.get().get(code.as_str()).is_none() {
         return Err(AppError::NotFound("区划不存在".into()));
     }
-    let items = board::node(&st, &code).await?;
-    Ok(Json(List {
-        total: items.len() as i64,
-        items,
-    }))
+    let json = match st.caches.board_json(code.as_str()) {
+        Some(j) => j,
+        None => {
+            let (epoch, version) = (st.caches.epoch(), st.caches.indicator_version());
+            let items = board::node(&st, &code).await?;
+            let body = serde_json::to_vec(&Board {
+                total: items.len() as i64,
+                items,
+            })
+            .map_err(|e| AppError::Internal(e.into()))?;
+            let bytes = axum::body::Bytes::from(body);
+            st.caches
+                .put_board_json(code.to_string(), epoch, version, bytes.clone());
+            bytes
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response())
+}
+
+/// `{"items":[…],"total":N}` over a shared (cached) board, serialised without copying.
+#[derive(Debug, Serialize)]
+pub struct Board {
+    pub items: std::sync::Arc<Vec<IndicatorValue>>,
+    pub total: i64,
 }
 
 /// A child that falls short of the target.
@@ -145,7 +169,7 @@ pub async fn target(
     let scope = scope_for(&user, Capability::WriteRegistries)?;
     let code = node_in_scope(&scope, Some(&t.division))?;
     apply_target(&st, &scope, &id, &code, t.target).await?;
-    let items = board::node(&st, &code).await?;
+    let items = board::node(&st, &code).await?.as_ref().clone();
     Ok(Json(List {
         total: items.len() as i64,
         items,
@@ -164,6 +188,8 @@ pub async fn apply_target(
     match set_target(&mut tx.conn(), scope, id, code, target, st.now()).await? {
         Ok(()) => {
             tx.commit().await?;
+            // This request reads the board back: drop cached boards now, not after the response.
+            st.caches.bump_epoch();
             Ok(())
         }
         Err(TargetError::UnknownIndicator) => Err(AppError::NotFound("指标不存在".into())),

@@ -87,7 +87,11 @@ pub async fn dashboard(
         .get(code.as_str())
         .map(|d| d.name.clone())
         .ok_or_else(|| ctx.err(AppError::NotFound("区划不存在".into())))?;
-    let cards = board::node(&st, &code).await.map_err(|e| ctx.err(e))?;
+    let cards = board::node(&st, &code)
+        .await
+        .map_err(|e| ctx.err(e))?
+        .as_ref()
+        .clone();
     let cat = Catalogue::builtin();
     let focus = cards
         .iter()
@@ -191,8 +195,9 @@ pub async fn gaps(
     let card = board::node(&st, &code)
         .await
         .map_err(|e| ctx.err(e))?
-        .into_iter()
-        .find(|c| c.id == id);
+        .iter()
+        .find(|c| c.id == id)
+        .cloned();
     Ok(GapsPage {
         layout: ctx.layout(format!("{} 短板清单", ind.name), "indicators"),
         code: code.to_string(),
@@ -280,7 +285,12 @@ pub async fn report(
             .get(n.as_str())
             .map(|d| d.name.clone())
             .unwrap_or_default();
-        for v in board::node(&st, n).await.map_err(|e| ctx.err(e))? {
+        for v in board::node(&st, n)
+            .await
+            .map_err(|e| ctx.err(e))?
+            .iter()
+            .cloned()
+        {
             rows.push(ReportRow {
                 value: v.value_text(),
                 target: v.target_text(),
