@@ -488,10 +488,15 @@ pub async fn list(
         .clear_selects()
         .expr(Expr::col((People::Table, People::Id)).count());
     let total = c.fetch_i64(&count).await?;
-    q.order_by((People::Table, People::DivisionCode), Order::Asc)
-        .order_by((People::Table, People::Id), Order::Asc)
-        .limit(page.per_page)
-        .offset(page.offset());
+    // With a tag, walk the (tag, division, person) index in order and stop at the page.
+    if f.tag.is_some() {
+        q.order_by((PersonTags::Table, PersonTags::DivisionCode), Order::Asc)
+            .order_by((PersonTags::Table, PersonTags::PersonId), Order::Asc);
+    } else {
+        q.order_by((People::Table, People::DivisionCode), Order::Asc)
+            .order_by((People::Table, People::Id), Order::Asc);
+    }
+    q.limit(page.per_page).offset(page.offset());
     Ok(Page {
         items: c.fetch_all(&q).await?,
         total,

@@ -41,7 +41,7 @@ CREATE TABLE person_tags (
     division_code TEXT NOT NULL,
     PRIMARY KEY (person_id, tag_index)
 );
-CREATE INDEX person_tags_tag_division ON person_tags (tag_index, division_code);
+CREATE INDEX person_tags_tag_division ON person_tags (tag_index, division_code, person_id);
 
 CREATE TABLE organizations (
     id INTEGER PRIMARY KEY,
