@@ -16,6 +16,7 @@ pub mod phone;
 pub mod rng;
 pub mod role;
 pub mod validation;
+pub mod workorders;
 
 pub use credit::CreditCode;
 pub use crypto::Protector;

@@ -342,30 +342,33 @@ async fn insert_row(
 ) -> Result<i64> {
     let q = Query::insert()
         .into_table(People::Table)
-        .columns([
-            People::DivisionCode,
-            People::HouseholdId,
-            People::Relation,
-            People::Name,
-            People::Gender,
-            People::BirthDate,
-            People::IdNumberEnc,
-            People::IdNumberIndex,
-            People::IdNumberMasked,
-            People::PhoneEnc,
-            People::PhoneMasked,
-            People::Address,
-            People::TagsGeneral,
-            People::TagsProtectedEnc,
-            People::CreatedAt,
-            People::UpdatedAt,
-        ])
+        .columns(ROW_COLUMNS)
         .values_panic(row_values(p, s, now))
         .to_owned();
     let id = c.insert_id(&q).await?;
     write_tags(c, id, p.division.as_str(), &s.tag_indexes).await?;
     Ok(id)
 }
+
+/// The columns [`row_values`] fills, in its order.
+const ROW_COLUMNS: [People; 16] = [
+    People::DivisionCode,
+    People::HouseholdId,
+    People::Relation,
+    People::Name,
+    People::Gender,
+    People::BirthDate,
+    People::IdNumberEnc,
+    People::IdNumberIndex,
+    People::IdNumberMasked,
+    People::PhoneEnc,
+    People::PhoneMasked,
+    People::Address,
+    People::TagsGeneral,
+    People::TagsProtectedEnc,
+    People::CreatedAt,
+    People::UpdatedAt,
+];
 
 fn row_values(p: &PersonInput, s: &Sealed, now: DateTime<Utc>) -> [sea_query::SimpleExpr; 16] {
     [
@@ -533,22 +536,8 @@ pub async fn update(
         ));
     }
     let vals = row_values(p, &s, now);
-    let cols = [
-        People::DivisionCode,
-        People::HouseholdId,
-        People::Relation,
-        People::Name,
-        People::Gender,
-        People::BirthDate,
-        People::IdNumberEnc,
-        People::IdNumberIndex,
-        People::IdNumberMasked,
-        People::PhoneEnc,
-        People::PhoneMasked,
-        People::Address,
-        People::TagsGeneral,
-        People::TagsProtectedEnc,
-    ];
+    // Every stored column but the creation time; `updated_at` is set below.
+    let cols = ROW_COLUMNS.into_iter().take(14);
     let pairs: Vec<(People, sea_query::SimpleExpr)> = cols.into_iter().zip(vals).collect();
     let q = Query::update()
         .table(People::Table)
@@ -821,24 +810,7 @@ pub async fn insert_bulk(
     for chunk in rows.chunks(300) {
         let mut q = Query::insert()
             .into_table(People::Table)
-            .columns([
-                People::DivisionCode,
-                People::HouseholdId,
-                People::Relation,
-                People::Name,
-                People::Gender,
-                People::BirthDate,
-                People::IdNumberEnc,
-                People::IdNumberIndex,
-                People::IdNumberMasked,
-                People::PhoneEnc,
-                People::PhoneMasked,
-                People::Address,
-                People::TagsGeneral,
-                People::TagsProtectedEnc,
-                People::CreatedAt,
-                People::UpdatedAt,
-            ])
+            .columns(ROW_COLUMNS)
             .to_owned();
         let mut tagged = Vec::new();
         for p in chunk {

@@ -4,15 +4,15 @@
 //! caller's subtree.
 
 use super::List;
-use super::imports::{IMPORT_LIMIT, ImportReport, ImportRowError};
+use super::imports::{ImportReport, ImportRowError};
 use crate::auth::{ApiUser, scope_for};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, division_code};
 use crate::{AppError, AppState};
 use axum::Json;
-use axum::body::Bytes;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shequ_core::facility::{FunctionCode, Interval, format_minutes, parse_span};
@@ -23,7 +23,7 @@ use shequ_db::facilities::{
     self, DivisionAttributes, ExceptionInput, Facility, FacilityInput, Filter, FunctionInput,
     Purpose, SpaceInput, Status, TerminalInput, format_area, m2_to_x100,
 };
-use shequ_reports::{Format, Table};
+use shequ_reports::Table;
 use utoipa::{IntoParams, ToSchema};
 
 /// Square metres with two decimals, from hundredths.
@@ -1035,28 +1035,10 @@ pub async fn import(
     State(st): State<AppState>,
     ApiUser(user): ApiUser,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<Json<ImportReport>> {
     let scope = scope_for(&user, Capability::WriteRegistries)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::bad_request("bad_body", "无法读取上传内容")
-        }
-    })?;
-    if body.len() > IMPORT_LIMIT {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = Format::detect(ctype).ok_or_else(|| {
-        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
-    })?;
-    let table =
-        Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
+    let table = super::imports::read_upload(&headers, body).await?;
     let cols = Columns::find(&table)?;
     let mut errors = Vec::new();
     let mut imported = 0;

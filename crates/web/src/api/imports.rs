@@ -15,6 +15,28 @@ use utoipa::ToSchema;
 /// Largest upload accepted.
 pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
 
+/// Read an uploaded csv/xlsx body (up to [`IMPORT_LIMIT`], more than the default
+/// body limit) and tell its format from the content type: 413, 415 or 400 otherwise.
+pub async fn read_file(headers: &HeaderMap, body: axum::body::Body) -> ApiResult<(Bytes, Format)> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = Format::detect(ctype).ok_or_else(|| {
+        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
+    })?;
+    let bytes = axum::body::to_bytes(body, IMPORT_LIMIT)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    Ok((bytes, format))
+}
+
+/// The uploaded file as a table.
+pub async fn read_upload(headers: &HeaderMap, body: axum::body::Body) -> ApiResult<Table> {
+    let (bytes, format) = read_file(headers, body).await?;
+    Table::read(&bytes, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))
+}
+
 /// What an import did: rows that landed and rows refused, with reasons.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
@@ -48,22 +70,9 @@ pub async fn division_figures(
     State(st): State<AppState>,
     who: Integration,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<Json<ImportReport>> {
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::bad_request("bad_body", "无法读取上传内容")
-        }
-    })?;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = Format::detect(ctype).ok_or_else(|| {
-        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
-    })?;
+    let (body, format) = read_file(&headers, body).await?;
     let report = run(&st, &who, &body, format).await?;
     Ok(Json(report))
 }
@@ -136,25 +145,10 @@ pub async fn people(
     State(st): State<AppState>,
     crate::auth::ApiUser(user): crate::auth::ApiUser,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<Json<ImportReport>> {
     let scope = crate::auth::scope_for(&user, shequ_core::role::Capability::WritePeople)?;
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::bad_request("bad_body", "无法读取上传内容")
-        }
-    })?;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = Format::detect(ctype).ok_or_else(|| {
-        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
-    })?;
-    let table =
-        Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
+    let table = read_upload(&headers, body).await?;
     let col = |names: &[&str]| {
         table
             .require(names)

@@ -9,9 +9,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, division_code};
 use crate::{AppError, AppState};
 use axum::Json;
-use axum::body::Bytes;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use shequ_core::facility::{WORKER_KINDS, lookup};
@@ -20,7 +20,7 @@ use shequ_core::{DivisionCode, FieldErrors};
 use shequ_db::workforce::{
     self, Filter, ImportRow, TrainingInput, TrainingRow, WorkerDetail, WorkerInput, WorkerRow,
 };
-use shequ_reports::{Format, Table};
+use shequ_reports::Table;
 use utoipa::{IntoParams, ToSchema};
 
 /// A community worker as the API shows it.
@@ -419,10 +419,10 @@ pub async fn import(
     State(st): State<AppState>,
     ApiUser(user): ApiUser,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<Json<ImportReport>> {
     let scope = scope_for(&user, Capability::WriteRegistries)?;
-    let table = read_upload(&headers, body)?;
+    let table = super::imports::read_upload(&headers, body).await?;
     let (rows, mut errors) = parse_rows(&table)?;
     let mut tx = st.db.begin().await?;
     let (imported, refused) =
@@ -435,28 +435,6 @@ pub async fn import(
         imported,
         errors,
     }))
-}
-
-/// The uploaded file as a table (400/413/415 when it cannot be read).
-fn read_upload(
-    headers: &HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<Table> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::bad_request("bad_body", "无法读取上传内容")
-        }
-    })?;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = Format::detect(ctype).ok_or_else(|| {
-        AppError::UnsupportedMediaType("请上传 CSV（text/csv）或 xlsx 文件".into())
-    })?;
-    Table::read(&body, format).map_err(|e| AppError::bad_request(e.code(), e.to_string()))
 }
 
 fn row_error(line: usize, fe: &FieldErrors) -> ImportRowError {

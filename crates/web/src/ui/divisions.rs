@@ -49,6 +49,8 @@ pub struct DivisionPage {
     pub children: Vec<ChildRow>,
     pub total: Option<ChildRow>,
     pub mismatch: bool,
+    /// Links to this node's monitor and registries, for staff who may see them.
+    pub can_indicators: bool,
 }
 
 fn child_row(tree: &TreeSnapshot, d: &Division) -> ChildRow {
@@ -117,6 +119,7 @@ pub async fn page(
         children: kids.iter().map(|k| child_row(&tree, k)).collect(),
         total,
         mismatch,
+        can_indicators: ctx.can(shequ_core::Capability::ReadIndicators),
     })
 }
 

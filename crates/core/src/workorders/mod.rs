@@ -1,0 +1,8 @@
+//! 接诉即办 work orders: the lifecycle as an explicit state machine, and deadlines
+//! on a working-day calendar.
+
+pub mod calendar;
+pub mod lifecycle;
+
+pub use calendar::Calendar;
+pub use lifecycle::{Action, State, TransitionError};
