@@ -18,6 +18,7 @@ pub mod scope;
 pub mod sessions;
 pub mod users;
 pub mod workforce;
+pub mod workorders;
 
 pub use conn::{Backend, Conn, Db, Tx};
 pub use error::DbError;

@@ -16,3 +16,4 @@ mod scope;
 mod ui;
 mod users;
 mod workforce;
+mod workorders;
