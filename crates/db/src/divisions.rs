@@ -538,6 +538,8 @@ pub async fn import_figures(
     let mut tx = db.begin().await?;
     for r in &good {
         update_figures(&mut tx.conn(), &r.code, r.figures, now).await?;
+        // Households and population feed the plan indicators of the node's leaves.
+        crate::indicators::refresh(&mut tx.conn(), &r.code, now).await?;
     }
     tx.commit().await?;
     Ok((good.len(), refused))

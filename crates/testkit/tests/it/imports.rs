@@ -118,3 +118,43 @@ async fn xlsx_upload_and_whole_file_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn imported_households_move_the_indicators() {
+    on_each_backend(|db| async move {
+        small_demo(&db).await;
+        shequ_db::demo::facilities::load(&db, 7, shequ_testkit::now())
+            .await
+            .unwrap();
+        shequ_db::indicators::recompute_all(&db, shequ_testkit::now())
+            .await
+            .unwrap();
+        let key_ = "facility_area_per_100_households".to_owned();
+        let read = |code: &'static str| {
+            let db = db.clone();
+            let key_ = key_.clone();
+            async move {
+                shequ_db::indicators::values_for(&mut db.conn(), &[code.to_owned()])
+                    .await
+                    .unwrap()
+                    .get(&(key_, code.to_owned()))
+                    .copied()
+                    .unwrap()
+            }
+        };
+        let (_, before) = read("430500").await;
+        let (_, app) = app(&db).await;
+        let key = api_key(&db, "430500").await;
+        let csv = "区划代码,常住人口,户数\n430502001001,5000,2000\n";
+        let r = with_body(&app, "POST", URI, "text/csv", Some(&key), csv).await;
+        assert_eq!(r.json()["imported"], 1, "{}", r.text());
+        let (_, v) = read("430502001001").await;
+        assert_eq!(
+            v, 2000,
+            "the community's denominator is its new household count"
+        );
+        let (_, after) = read("430500").await;
+        assert_ne!(after, before, "the city's total follows");
+    })
+    .await;
+}
