@@ -166,7 +166,7 @@ pub async fn search(
     let hits = found
         .iter()
         .map(|d| {
-            let path = DivisionCodeOpt::lineage_names(&tree, &d.code);
+            let path = lineage_names(&tree, &d.code);
             Hit {
                 code: d.code.clone(),
                 name: d.name.clone(),
@@ -184,20 +184,16 @@ pub async fn search(
     .into_response())
 }
 
-struct DivisionCodeOpt;
-
-impl DivisionCodeOpt {
-    /// "邵阳市 › 双清区 › 兴隆街道" for the ancestors of `code`.
-    fn lineage_names(tree: &TreeSnapshot, code: &str) -> String {
-        let Ok(c) = shequ_core::DivisionCode::parse(code) else {
-            return String::new();
-        };
-        let names: Vec<&str> = tree.lineage(&c).iter().map(|d| d.name.as_str()).collect();
-        names
-            .get(..names.len().saturating_sub(1))
-            .unwrap_or(&[])
-            .join(" › ")
-    }
+/// "邵阳市 › 双清区 › 兴隆街道" for the ancestors of `code`.
+fn lineage_names(tree: &TreeSnapshot, code: &str) -> String {
+    let Ok(c) = shequ_core::DivisionCode::parse(code) else {
+        return String::new();
+    };
+    let names: Vec<&str> = tree.lineage(&c).iter().map(|d| d.name.as_str()).collect();
+    names
+        .get(..names.len().saturating_sub(1))
+        .unwrap_or(&[])
+        .join(" › ")
 }
 
 /// The children of a node as an xlsx sheet.

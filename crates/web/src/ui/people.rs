@@ -398,12 +398,12 @@ pub async fn new_form(ctx: Ctx) -> Result<FormPage, PageError> {
     Ok(form_page(&ctx, "/people".into(), false, v, Vec::new()))
 }
 
-/// Read the form body, collecting the ticked tag boxes.
+/// Read the form body, collecting the ticked tag boxes (one `tag=` per box).
 fn parse_form(body: &str) -> FormValues {
-    let pairs: Vec<(String, String)> = form_urlencoded_pairs(body);
     let mut v = FormValues::default();
-    for (k, val) in pairs {
-        match k.as_str() {
+    for (k, val) in form_urlencoded::parse(body.as_bytes()) {
+        let val = val.into_owned();
+        match k.as_ref() {
             "name" => v.name = val,
             "id_number" => v.id_number = val,
             "phone" => v.phone = val,
@@ -417,41 +417,6 @@ fn parse_form(body: &str) -> FormValues {
         }
     }
     v
-}
-
-fn form_urlencoded_pairs(body: &str) -> Vec<(String, String)> {
-    serde_urlencoded_pairs(body).unwrap_or_default()
-}
-
-fn serde_urlencoded_pairs(body: &str) -> Option<Vec<(String, String)>> {
-    let decode = |s: &str| -> Option<String> {
-        let s = s.replace('+', " ");
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes.get(i) {
-                Some(b'%') => {
-                    let hex = s.get(i + 1..i + 3)?;
-                    out.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 3;
-                }
-                Some(b) => {
-                    out.push(*b);
-                    i += 1;
-                }
-                None => break,
-            }
-        }
-        String::from_utf8(out).ok()
-    };
-    body.split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            Some((decode(k)?, decode(v)?))
-        })
-        .collect()
 }
 
 impl FormValues {
