@@ -48,10 +48,16 @@ pub enum Capability {
     ReadIndicators,
     /// Keep the facility and workforce registries, and set stricter local targets.
     WriteRegistries,
+    /// Take in, sign for, handle and reply to work orders (接诉即办).
+    HandleWorkOrders,
+    /// Dispatch, transfer, merge, approve extensions, supervise; edit dispatch rules.
+    DispatchWorkOrders,
+    /// Build satisfaction surveys and enter paper answers.
+    ManageSurveys,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 12] = [
         Capability::ManageUsers,
         Capability::ManageSecurity,
         Capability::ReadAudit,
@@ -61,6 +67,9 @@ impl Capability {
         Capability::ExportPeople,
         Capability::ReadIndicators,
         Capability::WriteRegistries,
+        Capability::HandleWorkOrders,
+        Capability::DispatchWorkOrders,
+        Capability::ManageSurveys,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +83,9 @@ impl Capability {
             Capability::ExportPeople => "export_people",
             Capability::ReadIndicators => "read_indicators",
             Capability::WriteRegistries => "write_registries",
+            Capability::HandleWorkOrders => "handle_work_orders",
+            Capability::DispatchWorkOrders => "dispatch_work_orders",
+            Capability::ManageSurveys => "manage_surveys",
         }
     }
 }
@@ -147,6 +159,11 @@ impl Role {
             C::WriteRegistries => {
                 matches!(self, R::CountyStaff | R::TownshipStaff | R::CommunityStaff)
             }
+            C::HandleWorkOrders => self.is_staff(),
+            C::DispatchWorkOrders => {
+                matches!(self, R::CityStaff | R::CountyStaff | R::TownshipStaff)
+            }
+            C::ManageSurveys => self.is_division_staff(),
         }
     }
 
@@ -205,7 +222,15 @@ mod tests {
             (Role::Auditor, &[ReadAudit]),
             (
                 Role::CityStaff,
-                &[ReadPeople, RevealProtected, ExportPeople, ReadIndicators],
+                &[
+                    ReadPeople,
+                    RevealProtected,
+                    ExportPeople,
+                    ReadIndicators,
+                    HandleWorkOrders,
+                    DispatchWorkOrders,
+                    ManageSurveys,
+                ],
             ),
             (
                 Role::CountyStaff,
@@ -215,6 +240,9 @@ mod tests {
                     ExportPeople,
                     ReadIndicators,
                     WriteRegistries,
+                    HandleWorkOrders,
+                    DispatchWorkOrders,
+                    ManageSurveys,
                 ],
             ),
             (
@@ -226,6 +254,9 @@ mod tests {
                     ExportPeople,
                     ReadIndicators,
                     WriteRegistries,
+                    HandleWorkOrders,
+                    DispatchWorkOrders,
+                    ManageSurveys,
                 ],
             ),
             (
@@ -237,10 +268,15 @@ mod tests {
                     ExportPeople,
                     ReadIndicators,
                     WriteRegistries,
+                    HandleWorkOrders,
+                    ManageSurveys,
                 ],
             ),
-            (Role::GridWorker, &[ReadPeople, WritePeople, ReadIndicators]),
-            (Role::DepartmentStaff, &[ReadIndicators]),
+            (
+                Role::GridWorker,
+                &[ReadPeople, WritePeople, ReadIndicators, HandleWorkOrders],
+            ),
+            (Role::DepartmentStaff, &[ReadIndicators, HandleWorkOrders]),
             (Role::Volunteer, &[]),
             (Role::Resident, &[]),
         ];
