@@ -13,6 +13,7 @@ pub mod mask;
 pub mod password;
 pub mod person;
 pub mod phone;
+pub mod photo;
 pub mod rng;
 pub mod role;
 pub mod validation;

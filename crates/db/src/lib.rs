@@ -16,6 +16,7 @@ pub mod people;
 pub mod schema;
 pub mod scope;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 pub mod workforce;
 pub mod workorders;

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod charts;
 pub mod error;
 pub mod extract;
+pub mod intake;
 pub mod middleware;
 pub mod openapi;
 pub mod person_input;

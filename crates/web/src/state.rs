@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: Clock,
     pub key: Arc<Protector>,
     pub caches: Arc<crate::cache::Caches>,
+    /// The group-commit writer of work-order intake.
+    pub intake: crate::intake::Writer,
 }
 
 impl AppState {
@@ -25,12 +27,15 @@ impl AppState {
         let tree = TreeCache::load(&db).await?;
         let caches = Arc::new(crate::cache::Caches::default());
         caches.set_indicator_version(shequ_db::indicators::version(&mut db.conn()).await?);
+        let key = Arc::new(key);
+        let intake = crate::intake::Writer::start(db.clone(), Arc::clone(&key), Arc::clone(&clock));
         Ok(AppState {
             db,
             tree,
             clock,
-            key: Arc::new(key),
+            key,
             caches,
+            intake,
         })
     }
 

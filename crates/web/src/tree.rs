@@ -136,6 +136,18 @@ impl TreeSnapshot {
         out
     }
 
+    /// The village/community whose centroid is nearest to `p` (within `max_m`
+    /// metres), then the nearest of its grids when they have centroids.
+    pub fn locate(&self, p: shequ_core::geo::Point, max_m: f64) -> Option<&Division> {
+        let villages = self.nodes.iter().filter(|d| d.code.len() == 12);
+        let (village, dist) = nearest(villages, p)?;
+        if dist > max_m {
+            return None;
+        }
+        let grids = self.children(Some(&village.code)).unwrap_or_default();
+        Some(nearest(grids.into_iter(), p).map_or(village, |(g, _)| g))
+    }
+
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -220,4 +232,19 @@ impl TreeCache {
             }
         })
     }
+}
+
+/// The node of `it` whose centroid is nearest to `p`, with the distance in metres.
+fn nearest<'a>(
+    it: impl Iterator<Item = &'a Division>,
+    p: shequ_core::geo::Point,
+) -> Option<(&'a Division, f64)> {
+    it.filter_map(|d| {
+        let c = shequ_core::geo::Point {
+            lon: d.centroid_lon?,
+            lat: d.centroid_lat?,
+        };
+        Some((d, p.distance_m(&c)))
+    })
+    .min_by(|a, b| a.1.total_cmp(&b.1))
 }

@@ -124,10 +124,13 @@ pub enum Action {
     /// 回访.
     Visit {
         note: String,
+        /// The resident's answer to "是否解决", when given.
+        solved: Option<bool>,
     },
     /// 评价, 1 (非常满意) … 5 (非常不满意).
     Rate {
         level: u8,
+        solved: Option<bool>,
     },
     /// 申请延期, by working days.
     RequestExtension {
@@ -227,7 +230,9 @@ impl Action {
             {
                 Err(TransitionError::BadExtension)
             }
-            Action::Rate { level } if !(1..=5).contains(level) => Err(TransitionError::BadRating),
+            Action::Rate { level, .. } if !(1..=5).contains(level) => {
+                Err(TransitionError::BadRating)
+            }
             _ => Ok(()),
         }
     }
@@ -334,8 +339,12 @@ mod tests {
             },
             Action::Visit {
                 note: "居民满意".into(),
+                solved: Some(true),
             },
-            Action::Rate { level: 1 },
+            Action::Rate {
+                level: 1,
+                solved: None,
+            },
         ];
         assert_eq!(go(State::Accepted, &steps), Ok(State::Rated));
     }
@@ -356,7 +365,13 @@ mod tests {
         );
         assert!(
             State::Rated
-                .apply(&Action::Rate { level: 2 }, false)
+                .apply(
+                    &Action::Rate {
+                        level: 2,
+                        solved: None
+                    },
+                    false
+                )
                 .is_err(),
             "rating twice"
         );
@@ -366,7 +381,13 @@ mod tests {
             Err(TransitionError::Missing("reason"))
         );
         assert_eq!(
-            State::Closed.apply(&Action::Rate { level: 6 }, false),
+            State::Closed.apply(
+                &Action::Rate {
+                    level: 6,
+                    solved: None
+                },
+                false
+            ),
             Err(TransitionError::BadRating)
         );
         assert_eq!(
@@ -455,8 +476,14 @@ mod tests {
             Just(Action::Close {
                 summary: "s".into()
             }),
-            Just(Action::Visit { note: "n".into() }),
-            (1u8..=5).prop_map(|level| Action::Rate { level }),
+            Just(Action::Visit {
+                note: "n".into(),
+                solved: Some(true)
+            }),
+            (1u8..=5).prop_map(|level| Action::Rate {
+                level,
+                solved: None
+            }),
             Just(Action::Urge { note: "n".into() }),
             Just(Action::Transfer {
                 unit: "u".into(),

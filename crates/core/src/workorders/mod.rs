@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod lifecycle;
+pub mod sanlv;
 
 pub use calendar::Calendar;
 pub use lifecycle::{Action, State, TransitionError};

@@ -79,8 +79,12 @@ async fn the_whole_lifecycle_with_events_and_deadlines() {
             },
             Action::Visit {
                 note: "电话回访，居民确认".into(),
+                solved: Some(false),
             },
-            Action::Rate { level: 4 },
+            Action::Rate {
+                level: 4,
+                solved: None,
+            },
         ];
         for a in &steps {
             workorders::transition(&mut c, &s, &cal, id, a, now())

@@ -12,6 +12,15 @@ use shequ_core::geo::Point;
 use shequ_core::workorders::{Action, Calendar, State};
 use shequ_core::{DivisionCode, FieldErrors, Phone};
 
+pub mod attributes;
+pub mod calendar;
+pub mod dispatch;
+pub mod escalation;
+pub mod list;
+pub mod monthly;
+pub mod notify;
+pub mod photos;
+
 #[derive(Iden, Clone, Copy)]
 enum WorkOrders {
     Table,
@@ -41,6 +50,16 @@ enum WorkOrders {
     ClosedAt,
     CreatedAt,
     UpdatedAt,
+    Attributes,
+    DueAt,
+    Escalation,
+    SignedAt,
+    FirstReplyAt,
+    VisitedAt,
+    Solved,
+    Rating,
+    Returns,
+    Reopens,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -102,7 +121,7 @@ pub async fn categories(c: &mut Conn<'_>) -> Result<Vec<Category>> {
     c.fetch_all(&q).await
 }
 
-async fn category(c: &mut Conn<'_>, code: &str) -> Result<Option<Category>> {
+pub(crate) async fn category(c: &mut Conn<'_>, code: &str) -> Result<Option<Category>> {
     Ok(categories(c)
         .await?
         .into_iter()
@@ -125,6 +144,8 @@ pub struct NewOrder {
     pub reporter_user_id: Option<i64>,
     /// Replaying a submission with the same key returns the first order.
     pub idempotency_key: Option<String>,
+    /// Answers to the category's extra questions (Open311 attributes), a JSON object.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An order as stored (the reporter's phone only sealed and masked).
@@ -152,6 +173,21 @@ pub struct Order {
     pub resolve_by: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub reporter_user_id: Option<i64>,
+    /// Open311 attribute answers, a JSON object.
+    pub attributes: String,
+    /// The deadline that applies in the current state (sign-for or resolve).
+    pub due_at: Option<DateTime<Utc>>,
+    /// 0 on time, 1 about to be overdue, 2 overdue (set by the escalation job).
+    pub escalation: i32,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub first_reply_at: Option<DateTime<Utc>>,
+    pub visited_at: Option<DateTime<Utc>>,
+    pub solved: Option<bool>,
+    pub rating: Option<i32>,
+    pub returns: i32,
+    pub reopens: i32,
 }
 
 impl Order {
@@ -160,7 +196,8 @@ impl Order {
     }
 }
 
-fn check(o: &NewOrder) -> std::result::Result<(), FieldErrors> {
+/// Check an order's own fields (lengths, markup, channel, level of the division).
+pub fn check(o: &NewOrder) -> std::result::Result<(), FieldErrors> {
     let mut errs = FieldErrors::new();
     let n = o.description.trim().chars().count();
     if n == 0 {
@@ -213,11 +250,11 @@ pub fn tracking_code() -> Result<String> {
 }
 
 /// Shanghai wall-clock time of an instant (deadlines are counted in local working days).
-fn local(t: DateTime<Utc>) -> NaiveDateTime {
+pub(crate) fn local(t: DateTime<Utc>) -> NaiveDateTime {
     (t + Duration::hours(8)).naive_utc()
 }
 
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     (t - Duration::hours(8)).and_utc()
 }
 
@@ -231,16 +268,6 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
     check(o)?;
-    if let Some(k) = &o.idempotency_key {
-        let q = Query::select()
-            .column(WorkOrders::Id)
-            .from(WorkOrders::Table)
-            .and_where(Expr::col(WorkOrders::IdempotencyKey).eq(k.clone()))
-            .to_owned();
-        if let Some((id,)) = c.fetch_optional::<(i64,)>(&q).await? {
-            return Ok((id, false));
-        }
-    }
     if category(c, &o.category).await?.is_none() {
         return Err(DbError::invalid(
             "category",
@@ -255,12 +282,37 @@ pub async fn create(
             "诉求所在区划不存在",
         ));
     }
+    store(c, key, o, actor, now)
+        .await
+        .map(|(id, created, _)| (id, created))
+}
+
+/// Store an order whose category and division the caller has checked: a replayed
+/// idempotency key returns the first order. Returns id, created, tracking code.
+pub async fn store(
+    c: &mut Conn<'_>,
+    key: &Protector,
+    o: &NewOrder,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool, String)> {
+    if let Some(k) = &o.idempotency_key {
+        let q = Query::select()
+            .columns([WorkOrders::Id, WorkOrders::TrackingCode])
+            .from(WorkOrders::Table)
+            .and_where(Expr::col(WorkOrders::IdempotencyKey).eq(k.clone()))
+            .to_owned();
+        if let Some((id, code)) = c.fetch_optional::<(i64, String)>(&q).await? {
+            return Ok((id, false, code));
+        }
+    }
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|e| DbError::Conflict(format!("随机数不可用：{e}")))?;
     let phone_enc = o
         .reporter_phone
         .as_ref()
         .map(|p| key.seal(F_REPORTER_PHONE, p.as_str().as_bytes(), nonce));
+    let code = tracking_code()?;
     let q = Query::insert()
         .into_table(WorkOrders::Table)
         .columns([
@@ -281,9 +333,10 @@ pub async fn create(
             WorkOrders::ReporterUserId,
             WorkOrders::CreatedAt,
             WorkOrders::UpdatedAt,
+            WorkOrders::Attributes,
         ])
         .values_panic([
-            tracking_code()?.into(),
+            code.clone().into(),
             o.idempotency_key.clone().into(),
             o.category.clone().into(),
             o.description.trim().into(),
@@ -300,6 +353,9 @@ pub async fn create(
             o.reporter_user_id.into(),
             now.into(),
             now.into(),
+            serde_json::Value::Object(o.attributes.clone())
+                .to_string()
+                .into(),
         ])
         .to_owned();
     let id = c.insert_id(&q).await?;
@@ -314,11 +370,11 @@ pub async fn create(
         now,
     )
     .await?;
-    Ok((id, true))
+    Ok((id, true, code))
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn event(
+pub(crate) async fn event(
     c: &mut Conn<'_>,
     order: i64,
     actor: &Actor,
@@ -352,7 +408,7 @@ async fn event(
     c.execute(&q).await.map(|_| ())
 }
 
-fn select() -> sea_query::SelectStatement {
+pub(crate) fn select() -> sea_query::SelectStatement {
     Query::select()
         .columns([
             WorkOrders::Id,
@@ -377,6 +433,18 @@ fn select() -> sea_query::SelectStatement {
             WorkOrders::ResolveBy,
             WorkOrders::ClosedAt,
             WorkOrders::CreatedAt,
+            WorkOrders::UpdatedAt,
+            WorkOrders::ReporterUserId,
+            WorkOrders::Attributes,
+            WorkOrders::DueAt,
+            WorkOrders::Escalation,
+            WorkOrders::SignedAt,
+            WorkOrders::FirstReplyAt,
+            WorkOrders::VisitedAt,
+            WorkOrders::Solved,
+            WorkOrders::Rating,
+            WorkOrders::Returns,
+            WorkOrders::Reopens,
         ])
         .from(WorkOrders::Table)
         .to_owned()
@@ -404,7 +472,8 @@ pub async fn by_tracking_code(c: &mut Conn<'_>, code: &str) -> Result<Option<Ord
 }
 
 /// Apply an action to an order in scope: checked by the lifecycle, deadlines set
-/// on the calendar, one event recorded. Returns the new state.
+/// on the calendar, the timing facts behind 三率 kept, one event recorded, and the
+/// unit and the resident notified. Returns the new state.
 pub async fn transition(
     c: &mut Conn<'_>,
     scope: &Scope,
@@ -423,82 +492,6 @@ pub async fn transition(
     let cat = category(c, &o.category_code)
         .await?
         .ok_or_else(|| DbError::Conflict("工单类别已停用".into()))?;
-    let mut q = Query::update()
-        .table(WorkOrders::Table)
-        .value(WorkOrders::State, to.as_str())
-        .value(WorkOrders::UpdatedAt, now)
-        .and_where(Expr::col(WorkOrders::Id).eq(id))
-        .and_where(Expr::col(WorkOrders::State).eq(from.as_str()))
-        .to_owned();
-    let t = local(now);
-    let days = |n: i32| {
-        utc(cal.deadline_days(
-            t,
-            if o.urgent {
-                0
-            } else {
-                u32::try_from(n).unwrap_or(0)
-            },
-        ))
-    };
-    let note = match action {
-        Action::Dispatch { unit } | Action::Transfer { unit, .. } => {
-            q.value(WorkOrders::Unit, unit.clone()).value(
-                WorkOrders::SignBy,
-                utc(cal.deadline_hours(
-                    t,
-                    if o.urgent {
-                        1
-                    } else {
-                        Ord::max(u32::try_from(cat.sign_hours).unwrap_or(1), 1)
-                    },
-                )),
-            );
-            unit.clone()
-        }
-        Action::Sign => {
-            q.value(WorkOrders::ReplyBy, days(cat.reply_days)).value(
-                WorkOrders::ResolveBy,
-                days(cat.resolve_days + o.extension_days),
-            );
-            String::new()
-        }
-        Action::Return { reason } | Action::Reopen { reason } => {
-            q.value(WorkOrders::Unit, "")
-                .value(WorkOrders::ClosedAt, Option::<DateTime<Utc>>::None);
-            reason.clone()
-        }
-        Action::RequestExtension { days: d, reason } => {
-            q.value(WorkOrders::ExtensionPending, true)
-                .value(WorkOrders::ExtensionDays, i32::from(*d));
-            reason.clone()
-        }
-        Action::ApproveExtension => {
-            let base = o.resolve_by.map_or(t, local);
-            q.value(WorkOrders::ExtensionPending, false).value(
-                WorkOrders::ResolveBy,
-                utc(cal.deadline_days(base, u32::try_from(o.extension_days).unwrap_or(0))),
-            );
-            String::new()
-        }
-        Action::RefuseExtension { reason } => {
-            q.value(WorkOrders::ExtensionPending, false)
-                .value(WorkOrders::ExtensionDays, 0);
-            reason.clone()
-        }
-        Action::Close { summary } => {
-            q.value(WorkOrders::ClosedAt, now);
-            summary.clone()
-        }
-        Action::Merge { into } => {
-            q.value(WorkOrders::MergedInto, *into);
-            format!("并入 {into}")
-        }
-        Action::Reply { text } => text.clone(),
-        Action::Visit { note } | Action::Urge { note } | Action::Supervise { note } => note.clone(),
-        Action::Rate { level } => format!("{level}"),
-        Action::Start => String::new(),
-    };
     if let Action::Merge { into } = action
         && (*into == id || get(c, scope, *into).await?.is_none())
     {
@@ -508,11 +501,134 @@ pub async fn transition(
             "只能并入管辖范围内的另一张工单",
         ));
     }
+    if let Action::Dispatch { unit } | Action::Transfer { unit, .. } = action {
+        dispatch::check_unit(c, unit).await?;
+    }
+    let mut q = Query::update()
+        .table(WorkOrders::Table)
+        .value(WorkOrders::State, to.as_str())
+        .value(WorkOrders::UpdatedAt, now)
+        .and_where(Expr::col(WorkOrders::Id).eq(id))
+        .and_where(Expr::col(WorkOrders::State).eq(from.as_str()))
+        .to_owned();
+    let note = apply_columns(&mut q, &o, &cat, cal, action, now);
     if c.execute(&q).await? == 0 {
         return Err(DbError::Conflict("工单已被他人处理，请刷新后重试".into()));
     }
     event(c, id, &scope.actor, action.code(), from, to, &note, now).await?;
+    notify::after_transition(c, &o, action, to, now).await?;
     Ok(to)
+}
+
+/// The column changes an action makes; returns the event's note.
+fn apply_columns(
+    q: &mut sea_query::UpdateStatement,
+    o: &Order,
+    cat: &Category,
+    cal: &Calendar,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> String {
+    let t = local(now);
+    let limit = |n: i32| u32::try_from(n).unwrap_or(0);
+    let days = |n: i32| utc(cal.deadline_days(t, if o.urgent { 0 } else { limit(n) }));
+    let sign_by = utc(cal.deadline_hours(
+        t,
+        if o.urgent {
+            1
+        } else {
+            Ord::max(limit(cat.sign_hours), 1)
+        },
+    ));
+    let none = Option::<DateTime<Utc>>::None;
+    let set_due = |q: &mut sea_query::UpdateStatement, due: Option<DateTime<Utc>>| {
+        q.value(WorkOrders::DueAt, due)
+            .value(WorkOrders::Escalation, 0);
+    };
+    match action {
+        Action::Dispatch { unit } | Action::Transfer { unit, .. } => {
+            q.value(WorkOrders::Unit, unit.clone())
+                .value(WorkOrders::SignBy, sign_by);
+            set_due(q, Some(sign_by));
+            match action {
+                Action::Transfer { reason, .. } => format!("{unit}：{reason}"),
+                _ => unit.clone(),
+            }
+        }
+        Action::Sign => {
+            let resolve_by = days(cat.resolve_days + o.extension_days);
+            q.value(WorkOrders::ReplyBy, days(cat.reply_days))
+                .value(WorkOrders::ResolveBy, resolve_by)
+                .value(WorkOrders::SignedAt, now);
+            set_due(q, Some(resolve_by));
+            String::new()
+        }
+        Action::Return { reason } => {
+            q.value(WorkOrders::Unit, "")
+                .value(WorkOrders::Returns, o.returns + 1);
+            set_due(q, None);
+            reason.clone()
+        }
+        Action::Reopen { reason } => {
+            q.value(WorkOrders::ClosedAt, none)
+                .value(WorkOrders::SignBy, sign_by)
+                .value(WorkOrders::Reopens, o.reopens + 1);
+            set_due(q, Some(sign_by));
+            reason.clone()
+        }
+        Action::RequestExtension { days: d, reason } => {
+            q.value(WorkOrders::ExtensionPending, true)
+                .value(WorkOrders::ExtensionDays, i32::from(*d));
+            reason.clone()
+        }
+        Action::ApproveExtension => {
+            let base = o.resolve_by.map_or(t, local);
+            let resolve_by = utc(cal.deadline_days(base, limit(o.extension_days)));
+            q.value(WorkOrders::ExtensionPending, false)
+                .value(WorkOrders::ResolveBy, resolve_by);
+            if o.signed_at.is_some() && o.due_at.is_some() {
+                set_due(q, Some(resolve_by));
+            }
+            String::new()
+        }
+        Action::RefuseExtension { reason } => {
+            q.value(WorkOrders::ExtensionPending, false)
+                .value(WorkOrders::ExtensionDays, 0);
+            reason.clone()
+        }
+        Action::Close { summary } => {
+            q.value(WorkOrders::ClosedAt, now);
+            set_due(q, None);
+            summary.clone()
+        }
+        Action::Merge { into } => {
+            q.value(WorkOrders::MergedInto, *into);
+            set_due(q, None);
+            format!("并入 {into}")
+        }
+        Action::Reply { text } => {
+            if o.first_reply_at.is_none() {
+                q.value(WorkOrders::FirstReplyAt, now);
+            }
+            text.clone()
+        }
+        Action::Visit { note, solved } => {
+            q.value(WorkOrders::VisitedAt, now);
+            if let Some(v) = solved {
+                q.value(WorkOrders::Solved, *v);
+            }
+            note.clone()
+        }
+        Action::Rate { level, solved } => {
+            q.value(WorkOrders::Rating, i32::from(*level));
+            if let Some(v) = solved {
+                q.value(WorkOrders::Solved, *v);
+            }
+            format!("{level}")
+        }
+        Action::Urge { note } | Action::Supervise { note } => note.clone(),
+        Action::Start => String::new(),
+    }
 }
 
 /// One step of an order's history.
