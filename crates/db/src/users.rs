@@ -24,6 +24,7 @@ pub(crate) enum Users {
     PasswordChangedAt,
     CreatedAt,
     UpdatedAt,
+    DepartmentCode,
 }
 
 /// Failed sign-ins before an account is locked, and for how long.
@@ -43,6 +44,8 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
     pub disabled: bool,
     pub password_changed_at: DateTime<Utc>,
+    /// The department a department-staff user works for (handles its work orders).
+    pub department_code: Option<String>,
 }
 
 impl User {
@@ -116,6 +119,7 @@ fn select() -> sea_query::SelectStatement {
             Users::LockedUntil,
             Users::Disabled,
             Users::PasswordChangedAt,
+            Users::DepartmentCode,
         ])
         .from(Users::Table)
         .to_owned()
@@ -367,4 +371,18 @@ pub async fn unlock(
     record_success(c, user_id).await?;
     audit::append(c, actor, Event::new("user_unlock", "user", user_id), now).await?;
     Ok(())
+}
+
+/// Attach a user to a department (department staff handle its work orders).
+pub async fn set_department(
+    c: &mut Conn<'_>,
+    user_id: i64,
+    department: Option<&str>,
+) -> Result<()> {
+    let q = Query::update()
+        .table(Users::Table)
+        .value(Users::DepartmentCode, department.map(str::to_owned))
+        .and_where(Expr::col(Users::Id).eq(user_id))
+        .to_owned();
+    c.execute(&q).await.map(|_| ())
 }

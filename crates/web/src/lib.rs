@@ -12,6 +12,7 @@ pub mod extract;
 pub mod intake;
 pub mod middleware;
 pub mod openapi;
+pub mod orders;
 pub mod person_input;
 pub mod state;
 pub mod tree;
