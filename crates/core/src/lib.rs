@@ -14,8 +14,10 @@ pub mod password;
 pub mod person;
 pub mod phone;
 pub mod photo;
+pub mod ratings;
 pub mod rng;
 pub mod role;
+pub mod surveys;
 pub mod validation;
 pub mod workorders;
 

@@ -2,7 +2,6 @@
 //! weights, …), so every process serves the same settings.
 
 use crate::{Conn, DbError, Result};
-use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Iden, OnConflict, Query};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,7 +11,6 @@ enum Settings {
     Table,
     Key,
     Value,
-    UpdatedAt,
 }
 
 /// The stored value of `key`, or `None` when unset (or no longer readable).
@@ -31,16 +29,15 @@ pub async fn put<T: Serialize>(
     c: &mut Conn<'_>,
     key: &str,
     value: &T,
-    now: DateTime<Utc>,
 ) -> Result<()> {
     let text = serde_json::to_string(value).map_err(|e| DbError::Conflict(e.to_string()))?;
     let q = Query::insert()
         .into_table(Settings::Table)
-        .columns([Settings::Key, Settings::Value, Settings::UpdatedAt])
-        .values_panic([key.into(), text.into(), now.into()])
+        .columns([Settings::Key, Settings::Value])
+        .values_panic([key.into(), text.into()])
         .on_conflict(
             OnConflict::column(Settings::Key)
-                .update_columns([Settings::Value, Settings::UpdatedAt])
+                .update_columns([Settings::Value])
                 .to_owned(),
         )
         .to_owned();

@@ -300,11 +300,16 @@ async fn load_demo(
     let hash = shequ_web::auth::hash(&password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let logins = demo::users::load(db, &hash, now).await?;
+    let mut logins = demo::users::load(db, &hash, now).await?;
     let residents = demo::people::load(db, key, seed, people, now).await?;
     let facilities = demo::facilities::load(db, seed, now).await?;
     let today = (now + chrono::Duration::hours(8)).date_naive();
     let workers = demo::workforce::load(db, seed, today, now).await?;
+    let wo_started = Instant::now();
+    let orders =
+        demo::workorders::load(db, key, seed, demo::workorders::default_count(scale), now).await?;
+    let wo_secs = wo_started.elapsed().as_secs_f64();
+    logins.extend(demo::workorders::logins(db, &hash, now).await?);
     let values = shequ_db::indicators::recompute_all(db, now).await?;
     backfill_trend(db, now).await?;
     let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str())
@@ -326,6 +331,12 @@ async fn load_demo(
     );
     println!(
         "  服务设施 {facilities} 处，社区工作者 {workers} 人，指标值 {values} 项（含 12 个月趋势）"
+    );
+    println!(
+        "  接诉即办工单 {} 张（未办结 {}），处理记录 {} 条，生成用时 {wo_secs:.1} 秒",
+        orders.orders,
+        orders.open(),
+        orders.events
     );
     println!(
         "演示登录（密码均为 {}）：",

@@ -14,6 +14,11 @@ pub async fn serve(db: Db, key: shequ_core::Protector, bind: &str) -> Result<()>
     let state = AppState::with_system_clock(db.clone(), key).await?;
     let _watch = state.tree.watch(db, TREE_POLL);
     let _indicators = state.watch_indicators(INDICATOR_POLL);
+    let _jobs = shequ_web::jobs::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(15 * 60),
+    );
     let app = shequ_web::router(state);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -10,7 +10,9 @@ pub mod charts;
 pub mod error;
 pub mod extract;
 pub mod intake;
+pub mod jobs;
 pub mod middleware;
+pub mod open311;
 pub mod openapi;
 pub mod orders;
 pub mod person_input;
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(ui::router())
         .merge(assets::router())
+        .merge(open311::router())
         .fallback(api::not_found)
         .with_state(state);
     middleware::wrap(app, caches)

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi as _};
          (name = "divisions", description = "区划树：市、县市区、乡镇（街道）、村（社区）、网格"),
          (name = "auth", description = "登录与访问令牌"),
          (name = "indicators", description = "规划指标监测：指标值、短板清单、本级目标"),
-         (name = "people", description = "居民、户与组织（受保护字段加密存储、脱敏显示）"))
+         (name = "people", description = "居民、户与组织（受保护字段加密存储、脱敏显示）"),
+         (name = "workorders", description = "接诉即办：受理、派单、签收、办理、回复、办结、回访、评价；三率"))
 )]
 struct ApiDoc;
 

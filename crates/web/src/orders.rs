@@ -72,8 +72,48 @@ pub async fn act(st: &AppState, user: &User, id: i64, action: &Action) -> Result
     let scope = authorize(user, &order, action)?;
     let mut tx = st.db.begin().await?;
     let to = workorders::transition(&mut tx.conn(), &scope, &cal, id, action, st.now()).await?;
+    rated(st, &mut tx.conn(), &order, action, "phone", &scope).await?;
     tx.commit().await?;
     Ok(to)
+}
+
+/// After a rating: record it as 好差评, which opens the 差评 rectification.
+async fn rated(
+    st: &AppState,
+    c: &mut shequ_db::Conn<'_>,
+    order: &Order,
+    action: &Action,
+    channel: &str,
+    scope: &Scope,
+) -> Result<(), AppError> {
+    let Action::Rate { level, .. } = action else {
+        return Ok(());
+    };
+    let phone = workorders::reporter_phone(c, &st.key, order.id).await?;
+    let real_name = !order.reporter_name.trim().is_empty() && phone.is_some();
+    let division = DivisionCode::parse(&order.division_code)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored division: {e}")))?;
+    let r = shequ_db::ratings::NewRating {
+        subject: shequ_db::ratings::Subject::WorkOrder(order.id),
+        division,
+        unit: order.unit.clone(),
+        level: *level,
+        real_name,
+        rater_name: if real_name {
+            order.reporter_name.clone()
+        } else {
+            String::new()
+        },
+        rater_phone: if real_name { phone } else { None },
+        comment: String::new(),
+        channel: channel.into(),
+        idempotency_key: None,
+    };
+    match shequ_db::ratings::record(c, &st.key, &r, &scope.actor, st.now()).await {
+        // A re-rating after 重办 keeps the first 好差评 record.
+        Err(e) if shequ_db::ratings::is_already_rated(&e) => Ok(()),
+        other => other.map(|_| ()).map_err(AppError::from),
+    }
 }
 
 /// The resident's own action on their order, found by tracking code (评价 only).
@@ -100,6 +140,7 @@ pub async fn act_as_resident(
     let mut tx = st.db.begin().await?;
     let to =
         workorders::transition(&mut tx.conn(), &scope, &cal, order.id, action, st.now()).await?;
+    rated(st, &mut tx.conn(), &order, action, "portal", &scope).await?;
     tx.commit().await?;
     Ok((order, to))
 }

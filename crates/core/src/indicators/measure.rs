@@ -40,6 +40,15 @@ pub struct AttributeFacts {
     pub five_g: bool,
 }
 
+/// Services to residents over the last twelve months at a leaf: the work-order
+/// counts behind 三率, and how many 好差评 ratings and survey answers it received.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceFacts {
+    pub orders: crate::workorders::sanlv::Counts,
+    pub ratings: i64,
+    pub survey_answers: i64,
+}
+
 /// Everything the measures need about one leaf. For a township leaf, facilities,
 /// workers and designations cover its whole subtree.
 #[derive(Debug, Clone)]
@@ -55,6 +64,7 @@ pub struct LeafFacts {
     pub attributes: AttributeFacts,
     /// Designation codes held by the leaf or any node below it, one entry per holder.
     pub designations: Vec<String>,
+    pub services: ServiceFacts,
     /// The day the computation is for (first-year workers are counted from it).
     pub today: NaiveDate,
 }
@@ -88,6 +98,19 @@ pub enum Measure {
     Designated(String),
     NewBuildCommercialArea,
     NewBuildBuildingArea,
+    /// Work orders dispatched / signed for on time (响应率).
+    OrdersDispatched,
+    OrdersSignedOnTime,
+    /// Orders whose reporter said whether it was solved / said it was (解决率).
+    OrdersAnswered,
+    OrdersSolved,
+    /// Rated orders / rated 基本满意 or better (满意率).
+    OrdersRated,
+    OrdersSatisfied,
+    /// 1 when the leaf received any 好差评 rating.
+    Rated,
+    /// 1 when the leaf answered any satisfaction survey.
+    Surveyed,
 }
 
 const SERVICE: &str = "comprehensive_service";
@@ -128,6 +151,14 @@ impl Measure {
             "new_workers_with_mentor" => Measure::NewWorkersWithMentor,
             "new_build_commercial_area" => Measure::NewBuildCommercialArea,
             "new_build_building_area" => Measure::NewBuildBuildingArea,
+            "orders_dispatched" => Measure::OrdersDispatched,
+            "orders_signed_on_time" => Measure::OrdersSignedOnTime,
+            "orders_answered" => Measure::OrdersAnswered,
+            "orders_solved" => Measure::OrdersSolved,
+            "orders_rated" => Measure::OrdersRated,
+            "orders_satisfied" => Measure::OrdersSatisfied,
+            "rated" => Measure::Rated,
+            "surveyed" => Measure::Surveyed,
             _ => return None,
         })
     }
@@ -179,6 +210,14 @@ impl Measure {
                     0
                 }
             }
+            Measure::OrdersDispatched => leaf.services.orders.dispatched,
+            Measure::OrdersSignedOnTime => leaf.services.orders.signed_on_time,
+            Measure::OrdersAnswered => leaf.services.orders.answered,
+            Measure::OrdersSolved => leaf.services.orders.solved,
+            Measure::OrdersRated => leaf.services.orders.rated,
+            Measure::OrdersSatisfied => leaf.services.orders.levels.iter().take(3).sum(),
+            Measure::Rated => i64::from(leaf.services.ratings > 0),
+            Measure::Surveyed => i64::from(leaf.services.survey_answers > 0),
             Measure::NewBuildBuildingArea => {
                 if leaf.attributes.new_build {
                     leaf.attributes.building_area_x100
@@ -225,6 +264,17 @@ mod tests {
             terminal_present: true,
             attributes: AttributeFacts::default(),
             designations: vec![],
+            services: ServiceFacts {
+                orders: crate::workorders::sanlv::Counts {
+                    dispatched: 10,
+                    signed_on_time: 9,
+                    rated: 4,
+                    levels: [1, 1, 1, 1, 0],
+                    ..Default::default()
+                },
+                ratings: 3,
+                survey_answers: 0,
+            },
             today: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
         }
     }
@@ -238,6 +288,9 @@ mod tests {
         assert_eq!(m("facilities:comprehensive_service+volunteer_station"), 1);
         assert_eq!(m("open_8h:comprehensive_service"), 1);
         assert_eq!(m("service_area"), 50_000);
+        assert_eq!(m("orders_signed_on_time"), 9);
+        assert_eq!(m("orders_satisfied"), 3);
+        assert_eq!((m("rated"), m("surveyed")), (1, 0));
         assert_eq!(m("workers"), 2);
         assert_eq!(m("new_workers"), 1);
         assert_eq!(m("new_workers_with_mentor"), 0);

@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn builtin_catalogue_parses_and_covers_the_plan() {
         let c = Catalogue::parse(CATALOGUE).unwrap();
-        assert_eq!(c.version, 1);
+        assert_eq!(c.version, 2);
         for id in [
             "urban_service_facility_coverage",
             "rural_service_facility_coverage",
@@ -318,6 +318,11 @@ mod tests {
             "open_eight_hours_share",
             "broadband_villages",
             "five_g_villages",
+            "workorder_response_rate",
+            "workorder_resolution_rate",
+            "workorder_satisfaction_rate",
+            "rating_coverage",
+            "survey_coverage",
             "new_worker_mentor_coverage",
         ] {
             assert!(c.get(id).is_some(), "{id} missing");

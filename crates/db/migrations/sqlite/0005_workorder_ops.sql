@@ -20,7 +20,7 @@ CREATE TABLE wo_dispatch_rules (
     updated_by TEXT NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
-CREATE UNIQUE INDEX wo_dispatch_rules_key ON wo_dispatch_rules (division_code, category_code);
+CREATE UNIQUE INDEX wo_dispatch_rules_division_category ON wo_dispatch_rules (division_code, category_code);
 
 CREATE TABLE wo_category_attributes (
     category_code TEXT NOT NULL REFERENCES wo_categories (code),
@@ -94,12 +94,6 @@ CREATE TABLE calendar_days (
     day TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('holiday', 'workday')),
     name TEXT NOT NULL DEFAULT ''
-);
-
-CREATE TABLE settings (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE wo_monthly (

@@ -9,6 +9,7 @@ pub mod shaoyang;
 mod tree;
 pub mod users;
 pub mod workforce;
+pub mod workorders;
 
 pub use apportion::{apportion, apportion_capped};
 pub use tree::{DemoTree, build_tree};

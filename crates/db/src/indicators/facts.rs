@@ -129,7 +129,42 @@ pub async fn gather(c: &mut Conn<'_>, root: &DivisionCode, now: DateTime<Utc>) -
             add_up(&mut leaves, &code, |l| l.designations.push(d.clone()));
         }
     }
+    services(c, &scope, now, &mut leaves).await?;
     Ok(Gathered { leaves })
+}
+
+/// Work-order counts, ratings and survey answers of the last twelve months.
+async fn services(
+    c: &mut Conn<'_>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    leaves: &mut HashMap<String, LeafFacts>,
+) -> Result<()> {
+    use crate::workorders::monthly;
+    let today = (now + Duration::hours(8)).date_naive();
+    let from = today - Duration::days(365);
+    let rows = monthly::rows(
+        c,
+        scope,
+        &monthly::month_key(from),
+        &monthly::month_key(today),
+    )
+    .await?;
+    for r in rows {
+        add_up(leaves, &r.division_code, |l| l.services.orders += &r.counts);
+    }
+    let (start, end) = (now - Duration::days(365), now);
+    for (code, n) in crate::ratings::rated_villages(c, start, end).await? {
+        if code.starts_with(scope.root.as_str()) {
+            add_up(leaves, &code, |l| l.services.ratings += n);
+        }
+    }
+    for (code, n) in crate::surveys::answered_villages(c, start, end).await? {
+        if code.starts_with(scope.root.as_str()) {
+            add_up(leaves, &code, |l| l.services.survey_answers += n);
+        }
+    }
+    Ok(())
 }
 
 /// Apply `f` to the leaf at `code` and to its township leaf (the township counts its subtree).
@@ -185,6 +220,7 @@ async fn divisions(
                     terminal_present: false,
                     attributes: AttributeFacts::default(),
                     designations: Vec::new(),
+                    services: Default::default(),
                     today,
                 };
                 Some((code, facts))

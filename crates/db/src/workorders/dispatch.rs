@@ -128,6 +128,15 @@ pub async fn check_unit(c: &mut Conn<'_>, unit: &str) -> Result<()> {
     }
 }
 
+/// Whether `code` lies in the subtree of `root` (the city's counties do not share
+/// its code as a prefix, so compare as division codes).
+pub fn within(code: &str, root: &str) -> bool {
+    match (DivisionCode::parse(code), DivisionCode::parse(root)) {
+        (Ok(c), Ok(r)) => c.is_within(&r),
+        _ => false,
+    }
+}
+
 /// Whether a rule hands orders to the community, the township, or a department.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,7 +200,7 @@ impl Rule {
         let cat_ok = self.category_code.as_deref().is_none_or(|c| {
             category == c || category.strip_prefix(c).is_some_and(|r| r.starts_with('.'))
         });
-        cat_ok && division.starts_with(&self.division_code)
+        cat_ok && within(division, &self.division_code)
     }
 
     /// The unit this rule gives for an order located at `division`.
@@ -224,7 +233,7 @@ pub async fn rules(c: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Rule>> {
     Ok(c.fetch_all::<Rule>(&q)
         .await?
         .into_iter()
-        .filter(|r| r.division_code.starts_with(root) || root.starts_with(&r.division_code))
+        .filter(|r| within(&r.division_code, root) || within(root, &r.division_code))
         .collect())
 }
 
@@ -334,7 +343,7 @@ pub async fn delete_rule(c: &mut Conn<'_>, scope: &Scope, id: i64) -> Result<()>
         .await?
         .into_iter()
         .find(|r| r.id == id)
-        .filter(|r| r.division_code.starts_with(scope.root.as_str()))
+        .filter(|r| within(&r.division_code, scope.root.as_str()))
         .ok_or(DbError::NotFound)?;
     let q = Query::delete()
         .from_table(WoDispatchRules::Table)

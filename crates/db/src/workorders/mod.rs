@@ -631,6 +631,22 @@ fn apply_columns(
     }
 }
 
+/// The reporter's phone, opened (for call-backs and real-name ratings; callers audit).
+pub async fn reporter_phone(c: &mut Conn<'_>, key: &Protector, id: i64) -> Result<Option<Phone>> {
+    let q = Query::select()
+        .column(WorkOrders::ReporterPhoneEnc)
+        .from(WorkOrders::Table)
+        .and_where(Expr::col(WorkOrders::Id).eq(id))
+        .to_owned();
+    let Some((Some(blob),)) = c.fetch_optional::<(Option<Vec<u8>>,)>(&q).await? else {
+        return Ok(None);
+    };
+    let text = key
+        .open_string(F_REPORTER_PHONE, &blob)
+        .map_err(|e| DbError::Conflict(format!("无法解密：{e}")))?;
+    Ok(Phone::parse(&text).ok())
+}
+
 /// One step of an order's history.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Event {

@@ -5,6 +5,7 @@ mod api;
 mod indicators;
 pub mod load;
 mod people;
+mod workorders;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -40,6 +41,22 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 500_000)]
         people: usize,
     },
+    /// Durable work-order intake (native API, Open311) beside direct store writes; workbench and 三率 reads at city scale.
+    Workorders {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Use this database (the demo is loaded first when it is empty) instead of a temporary SQLite file.
+        #[arg(long)]
+        db: Option<String>,
+        /// Build the one-district demo instead of the city.
+        #[arg(long)]
+        small: bool,
+        /// Intake only: skip the workbench and 三率 reads.
+        #[arg(long)]
+        skip_reads: bool,
+    },
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<()> {
@@ -58,5 +75,21 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
             connections,
             people: n,
         } => people::run(seconds, connections, n).await,
+        BenchCmd::Workorders {
+            seconds,
+            connections,
+            db,
+            small,
+            skip_reads,
+        } => {
+            workorders::run(workorders::Options {
+                seconds,
+                connections,
+                db,
+                small,
+                skip_reads,
+            })
+            .await
+        }
     }
 }

@@ -25,6 +25,7 @@ fn order(key: Option<&str>) -> NewOrder {
         reporter_phone: Some(Phone::parse("13807390000").unwrap()),
         reporter_user_id: None,
         idempotency_key: key.map(str::to_owned),
+        attributes: Default::default(),
     }
 }
 

@@ -9,7 +9,11 @@ pub mod imports;
 pub mod indicators;
 pub mod organizations;
 pub mod people;
+pub mod ratings;
+pub mod sanlv;
+pub mod surveys;
 pub mod workforce;
+pub mod workorders;
 
 use crate::AppState;
 use serde::{Deserialize, Serialize};
@@ -56,6 +60,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workforce::get_one, workforce::update))
         .routes(routes!(workforce::add_training))
         .routes(routes!(workforce::import))
+        .routes(routes!(workorders::list, workorders::create))
+        .routes(routes!(workorders::categories))
+        .routes(routes!(sanlv::get_report))
+        .routes(routes!(sanlv::get_config, sanlv::put_config))
+        .routes(routes!(workorders::bulk))
+        .routes(routes!(workorders::rules, workorders::put_rule))
+        .routes(routes!(workorders::delete_rule))
+        .routes(routes!(workorders::get_one))
+        .routes(routes!(workorders::act))
+        .routes(routes!(workorders::departments, workorders::put_department))
+        .routes(routes!(workorders::notices))
+        .routes(routes!(workorders::read_notices))
+        .routes(routes!(surveys::list, surveys::create))
+        .routes(routes!(surveys::get_one, surveys::update))
+        .routes(routes!(surveys::open))
+        .routes(routes!(surveys::close))
+        .routes(routes!(surveys::respond))
+        .routes(routes!(surveys::results))
+        .routes(routes!(ratings::queue))
+        .routes(routes!(ratings::get_one))
+        .routes(routes!(ratings::act))
+        .routes(routes!(ratings::rate))
+        .routes(routes!(ratings::scorecard))
 }
 
 /// Unknown paths: a JSON error under `/api/`, the 404 page elsewhere.

@@ -9,9 +9,13 @@ pub mod fmt;
 pub mod home;
 pub mod indicators;
 pub mod people;
+pub mod portal;
 pub mod prefs;
+pub mod ratings;
+pub mod surveys;
 pub mod users;
 pub mod workforce;
+pub mod workorders;
 
 use crate::auth;
 use crate::middleware::CsrfToken;
@@ -42,7 +46,11 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(facilities::router())
         .merge(workforce::router())
+        .merge(workorders::router())
         .merge(indicators::router())
+        .merge(ratings::router())
+        .merge(surveys::router())
+        .merge(portal::router())
 }
 
 /// Everything a page handler knows about the request: who, preferences, CSRF token.
@@ -182,6 +190,24 @@ impl Layout {
                 "/workers",
                 "社工队伍",
                 "workers",
+            ),
+            (
+                Capability::ManageSurveys,
+                "/surveys",
+                "满意度调查",
+                "surveys",
+            ),
+            (
+                Capability::HandleWorkOrders,
+                "/workorders",
+                "接诉即办",
+                "workorders",
+            ),
+            (
+                Capability::HandleWorkOrders,
+                "/rectifications",
+                "差评整改",
+                "rectifications",
             ),
         ];
         for (cap, href, label, key) in extra {
