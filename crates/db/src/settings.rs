@@ -25,11 +25,7 @@ pub async fn get<T: DeserializeOwned>(c: &mut Conn<'_>, key: &str) -> Result<Opt
 }
 
 /// Store `value` under `key`.
-pub async fn put<T: Serialize>(
-    c: &mut Conn<'_>,
-    key: &str,
-    value: &T,
-) -> Result<()> {
+pub async fn put<T: Serialize>(c: &mut Conn<'_>, key: &str, value: &T) -> Result<()> {
     let text = serde_json::to_string(value).map_err(|e| DbError::Conflict(e.to_string()))?;
     let q = Query::insert()
         .into_table(Settings::Table)

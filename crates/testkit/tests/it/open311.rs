@@ -628,6 +628,7 @@ async fn submit_multipart_with_photos_stripped_of_metadata() {
         let (lat, long) = point(&st, VILLAGE);
         let jpeg = camera_jpeg();
         let mut fields = streetlight(&k, &lat, &long);
+        // An empty repeat of an answer counts as no answer.
         fields.push(("attribute[pole_number]", ""));
         let r = post_multipart(&app, &fields, &[("media", &jpeg), ("photo2", &jpeg)]).await;
         assert_eq!(r.status, 200, "{}", r.text());

@@ -6,10 +6,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use shequ_core::workorders::Calendar;
 use shequ_db::Db;
 use shequ_db::workorders::{escalation, monthly};
-use shequ_testkit::{Reply, app, demo_users, json, now, on_each_backend, send, small_demo, token};
+use shequ_testkit::{
+    Browser, Reply, app, demo_users, json, now, on_each_backend, send, small_demo, token,
+};
 
 const COMMUNITY: &str = "430502001001";
 
@@ -141,7 +142,11 @@ async fn dispatch_sign_reply_close_rate_with_notices_and_a_rectification() {
             json!({"action": "dispatch", "unit": "D-nowhere"}),
         )
         .await;
-        assert!(r.json()["error"]["fields"]["unit"].is_string(), "{}", r.text());
+        assert!(
+            r.json()["error"]["fields"]["unit"].is_string(),
+            "{}",
+            r.text()
+        );
         let r = act(
             &app,
             &county,
@@ -290,7 +295,10 @@ async fn escalation_marks_overdue_orders_and_sanlv_reports_the_month() {
         let uri = format!("/api/v1/workorders/{}", ids[1]);
         let overdue = get(&app, &uri, &county).await.json();
         assert_eq!(overdue["escalation"], 2);
-        assert_eq!(overdue["events"].as_array().unwrap().last().unwrap()["action"], "supervise");
+        assert_eq!(
+            overdue["events"].as_array().unwrap().last().unwrap()["action"],
+            "supervise"
+        );
         let notices = get(&app, "/api/v1/notices?unread=true", &community)
             .await
             .json();
@@ -322,7 +330,17 @@ async fn escalation_marks_overdue_orders_and_sanlv_reports_the_month() {
             .json();
         assert_eq!(by_div["items"][0]["key"], "430502001");
         assert_eq!(by_div["total"]["dispatched"], 2);
-        let _ = Calendar::china_2025();
+        let mut b = Browser::new(&app);
+        b.login("county").await;
+        let page = b.get("/workorders/sanlv?month=2025-06&by=unit").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("三率考核") && page.text().contains("50.0%"));
+        let x = b.get("/workorders/sanlv.xlsx?month=2025-06").await;
+        assert_eq!(&x.body[..2], b"PK");
+        assert_eq!(
+            b.get("/workorders/sanlv?month=June").await.status,
+            StatusCode::BAD_REQUEST
+        );
     })
     .await;
 }

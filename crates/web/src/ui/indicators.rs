@@ -210,7 +210,7 @@ pub async fn gaps(
     })
 }
 
-fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+pub fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(

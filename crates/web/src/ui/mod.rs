@@ -12,6 +12,7 @@ pub mod people;
 pub mod portal;
 pub mod prefs;
 pub mod ratings;
+pub mod sanlv;
 pub mod surveys;
 pub mod users;
 pub mod workforce;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(facilities::router())
         .merge(workforce::router())
         .merge(workorders::router())
+        .merge(sanlv::router())
         .merge(indicators::router())
         .merge(ratings::router())
         .merge(surveys::router())

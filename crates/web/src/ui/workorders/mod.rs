@@ -105,13 +105,15 @@ pub struct SubLink {
     pub current: bool,
 }
 
-/// 工作台 · 地图 · 录入诉求 · 通知, and for dispatchers 派单规则 · 承办部门 · 工作日历.
+/// 工作台 · 地图 · 录入诉求 · 通知 · 差评整改 · 三率考核, and for dispatchers 派单规则 · 承办部门 · 工作日历.
 fn sub_nav(ctx: &Ctx, current: &str) -> Vec<SubLink> {
     let mut links = vec![
         ("/workorders", "工作台"),
         ("/workorders/map", "地图"),
         ("/workorders/new", "录入诉求"),
         ("/notices", "通知"),
+        ("/rectifications", "差评整改"),
+        ("/workorders/sanlv", "三率考核"),
     ];
     if ctx.can(Capability::DispatchWorkOrders) {
         links.extend([
