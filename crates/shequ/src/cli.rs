@@ -58,6 +58,9 @@ pub enum Command {
         /// Residents to generate (default: 5,000 small, 500,000 city).
         #[arg(long)]
         people: Option<usize>,
+        /// Work orders of the past year to generate (default: 20,000 small, 1,000,000 city).
+        #[arg(long)]
+        workorders: Option<usize>,
         /// Serve the database after loading it.
         #[arg(long)]
         serve: bool,
@@ -197,12 +200,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             scale,
             seed,
             people,
+            workorders,
             serve,
             bind,
         } => {
             let key = config::secret_key(&db.url)?.protector();
             let pool = open(&db.url).await?;
-            load_demo(&pool, &key, scale, seed, people).await?;
+            load_demo(&pool, &key, scale, seed, people, workorders).await?;
             if serve {
                 crate::serve::serve(pool, key, &bind).await?;
             }
@@ -281,6 +285,7 @@ async fn load_demo(
     scale: ScaleArg,
     seed: u64,
     people: Option<usize>,
+    workorders: Option<usize>,
 ) -> Result<()> {
     let scale = match scale {
         ScaleArg::Small => Scale::Small,
@@ -306,8 +311,14 @@ async fn load_demo(
     let today = (now + chrono::Duration::hours(8)).date_naive();
     let workers = demo::workforce::load(db, seed, today, now).await?;
     let wo_started = Instant::now();
-    let orders =
-        demo::workorders::load(db, key, seed, demo::workorders::default_count(scale), now).await?;
+    let orders = demo::workorders::load(
+        db,
+        key,
+        seed,
+        workorders.unwrap_or(demo::workorders::default_count(scale)),
+        now,
+    )
+    .await?;
     let wo_secs = wo_started.elapsed().as_secs_f64();
     logins.extend(demo::workorders::logins(db, &hash, now).await?);
     let values = shequ_db::indicators::recompute_all(db, now).await?;

@@ -14,7 +14,7 @@ use crate::workorders::dispatch::{self, Department, NewRule, Rule, UnitKind};
 use crate::workorders::{self as wo, Category, local, monthly, utc};
 use crate::{Conn, Db, DbError, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
-use sea_query::{Expr, Iden, Query, SimpleExpr};
+use sea_query::{Expr, Iden, InsertStatement, Query, SimpleExpr};
 use shequ_core::crypto::Protector;
 use shequ_core::rng::SeededRng;
 use shequ_core::workorders::{Action, Calendar, State};
@@ -290,36 +290,112 @@ pub async fn load(
     let cal = wo::calendar::load(&mut db.conn()).await?;
     let depts = dispatch::departments(&mut db.conn()).await?;
     let mut world = World::new(&all, &depts, &cats, rules, cal, seed, now)?;
-    let mut next_id = first_id(&mut db.conn()).await?;
-    let mut summary = Summary {
-        departments,
-        rules: rules_n,
-        ..Summary::default()
-    };
+    let first = first_id(&mut db.conn()).await?;
     let plan = world.plan_days(total);
+    let months = plan.months();
+    // Generation and statement building run on a blocking thread while the
+    // statements of the previous chunk execute.
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Piece>(4);
+    let producer = {
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || produce(world, &plan, &key, first, now, &send))
+    };
+    let mut tx: Option<crate::Tx> = None;
+    while let Some(piece) = recv.recv().await {
+        let t = match &mut tx {
+            Some(t) => t,
+            None => tx.insert(db.begin().await?),
+        };
+        match piece {
+            Piece::Orders(q, expected) => {
+                let mut ids: Vec<i64> = t
+                    .conn()
+                    .insert_returning::<(i64,)>(&q)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect();
+                ids.sort_unstable();
+                if ids != expected {
+                    return Err(DbError::Conflict(
+                        "工单编号不连续：演示工单只能载入空的工单表".into(),
+                    ));
+                }
+            }
+            Piece::Events(q) => {
+                t.conn().execute(&q).await?;
+            }
+            Piece::EndOfMonth => {
+                if let Some(t) = tx.take() {
+                    t.commit().await?;
+                }
+            }
+        }
+    }
+    if let Some(t) = tx.take() {
+        t.commit().await?;
+    }
+    let mut summary = producer
+        .await
+        .map_err(|e| DbError::Conflict(format!("演示工单生成失败：{e}")))??;
+    summary.departments = departments;
+    summary.rules = rules_n;
+    let mut tx = db.begin().await?;
+    for month in months {
+        summary.monthly_rows += monthly::refresh(&mut tx.conn(), month, now).await?;
+    }
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// A statement ready to run, or the end of a month's transaction.
+enum Piece {
+    /// Orders, with the ids they must receive.
+    Orders(InsertStatement, Vec<i64>),
+    Events(InsertStatement),
+    EndOfMonth,
+}
+
+/// Generate month after month and hand over the insert statements.
+fn produce(
+    mut world: World,
+    plan: &DayPlan,
+    key: &Protector,
+    first_id: i64,
+    now: DateTime<Utc>,
+    send: &tokio::sync::mpsc::Sender<Piece>,
+) -> Result<Summary> {
+    let stopped = || DbError::Conflict("演示工单写入已中止".into());
+    let mut summary = Summary::default();
+    let mut next_id = first_id;
     for month in plan.months() {
-        let mut batch = world.generate(&plan, month, next_id);
+        let mut batch = world.generate(plan, month, next_id);
         summary.sealed_phones += seal_phones(key, &mut batch.orders, now)?;
         next_id += batch.orders.len() as i64;
+        summary.orders += batch.orders.len();
+        summary.events += batch.events.len();
         for o in &batch.orders {
             *summary
                 .states
                 .entry(o.state.as_str().to_owned())
                 .or_default() += 1;
         }
-        summary.orders += batch.orders.len();
-        summary.events += batch.events.len();
-        let mut tx = db.begin().await?;
-        insert_orders(&mut tx.conn(), &batch.orders).await?;
-        insert_events(&mut tx.conn(), &batch.events).await?;
-        tx.commit().await?;
-        batch.events.clear();
+        let mut orders = batch.orders.into_iter().peekable();
+        while orders.peek().is_some() {
+            let chunk: Vec<Sim> = orders.by_ref().take(ORDER_CHUNK).collect();
+            let expected = chunk.iter().map(|o| o.id).collect();
+            send.blocking_send(Piece::Orders(orders_statement(chunk), expected))
+                .map_err(|_| stopped())?;
+        }
+        let mut events = batch.events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<Ev> = events.by_ref().take(EVENT_CHUNK).collect();
+            send.blocking_send(Piece::Events(events_statement(chunk)))
+                .map_err(|_| stopped())?;
+        }
+        send.blocking_send(Piece::EndOfMonth)
+            .map_err(|_| stopped())?;
     }
-    let mut tx = db.begin().await?;
-    for month in plan.calendar_months() {
-        summary.monthly_rows += monthly::refresh(&mut tx.conn(), month, now).await?;
-    }
-    tx.commit().await?;
     Ok(summary)
 }
 
@@ -352,131 +428,115 @@ fn seal_phones(key: &Protector, orders: &mut [Sim], now: DateTime<Utc>) -> Resul
 const ORDER_CHUNK: usize = 900;
 const EVENT_CHUNK: usize = 4_500;
 
-async fn insert_orders(c: &mut Conn<'_>, orders: &[Sim]) -> Result<()> {
-    for chunk in orders.chunks(ORDER_CHUNK) {
-        let mut q = Query::insert()
-            .into_table(WorkOrders::Table)
-            .columns([
-                WorkOrders::TrackingCode,
-                WorkOrders::CategoryCode,
-                WorkOrders::Description,
-                WorkOrders::Lon,
-                WorkOrders::Lat,
-                WorkOrders::Address,
-                WorkOrders::DivisionCode,
-                WorkOrders::Unit,
-                WorkOrders::Channel,
-                WorkOrders::Urgent,
-                WorkOrders::State,
-                WorkOrders::ReporterName,
-                WorkOrders::ReporterPhoneEnc,
-                WorkOrders::ReporterPhoneMasked,
-                WorkOrders::ExtensionPending,
-                WorkOrders::ExtensionDays,
-                WorkOrders::MergedInto,
-                WorkOrders::SignBy,
-                WorkOrders::ReplyBy,
-                WorkOrders::ResolveBy,
-                WorkOrders::ClosedAt,
-                WorkOrders::CreatedAt,
-                WorkOrders::UpdatedAt,
-                WorkOrders::Attributes,
-                WorkOrders::DueAt,
-                WorkOrders::Escalation,
-                WorkOrders::SignedAt,
-                WorkOrders::FirstReplyAt,
-                WorkOrders::VisitedAt,
-                WorkOrders::Solved,
-                WorkOrders::Rating,
-                WorkOrders::Returns,
-                WorkOrders::Reopens,
-            ])
-            .to_owned();
-        for o in chunk {
-            let row: [SimpleExpr; 33] = [
-                o.tracking.clone().into(),
-                o.category.into(),
-                o.description.clone().into(),
-                o.lon.into(),
-                o.lat.into(),
-                o.address.clone().into(),
-                o.division.clone().into(),
-                o.unit.clone().into(),
-                o.channel.into(),
-                o.urgent.into(),
-                o.state.as_str().into(),
-                o.reporter_name.clone().into(),
-                o.phone_enc.clone().into(),
-                o.phone_masked.clone().into(),
-                o.extension_pending.into(),
-                o.extension_days.into(),
-                o.merged_into.into(),
-                o.sign_by.into(),
-                o.reply_by.into(),
-                o.resolve_by.into(),
-                o.closed_at.into(),
-                o.created.into(),
-                o.updated_at.into(),
-                o.attributes.clone().into(),
-                o.due_at.into(),
-                o.escalation.into(),
-                o.signed_at.into(),
-                o.first_reply_at.into(),
-                o.visited_at.into(),
-                o.solved.into(),
-                o.rating.into(),
-                o.returns.into(),
-                o.reopens.into(),
-            ];
-            q.values_panic(row);
-        }
-        q.returning_col(WorkOrders::Id);
-        let mut ids: Vec<i64> = c
-            .insert_returning::<(i64,)>(&q)
-            .await?
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
-        ids.sort_unstable();
-        let expected: Vec<i64> = chunk.iter().map(|o| o.id).collect();
-        if ids != expected {
-            return Err(DbError::Conflict(
-                "工单编号不连续：演示工单只能载入空的工单表".into(),
-            ));
-        }
+/// One multi-row insert of orders (their fields moved into the statement), returning ids.
+fn orders_statement(chunk: Vec<Sim>) -> InsertStatement {
+    let mut q = Query::insert()
+        .into_table(WorkOrders::Table)
+        .columns([
+            WorkOrders::TrackingCode,
+            WorkOrders::CategoryCode,
+            WorkOrders::Description,
+            WorkOrders::Lon,
+            WorkOrders::Lat,
+            WorkOrders::Address,
+            WorkOrders::DivisionCode,
+            WorkOrders::Unit,
+            WorkOrders::Channel,
+            WorkOrders::Urgent,
+            WorkOrders::State,
+            WorkOrders::ReporterName,
+            WorkOrders::ReporterPhoneEnc,
+            WorkOrders::ReporterPhoneMasked,
+            WorkOrders::ExtensionPending,
+            WorkOrders::ExtensionDays,
+            WorkOrders::MergedInto,
+            WorkOrders::SignBy,
+            WorkOrders::ReplyBy,
+            WorkOrders::ResolveBy,
+            WorkOrders::ClosedAt,
+            WorkOrders::CreatedAt,
+            WorkOrders::UpdatedAt,
+            WorkOrders::Attributes,
+            WorkOrders::DueAt,
+            WorkOrders::Escalation,
+            WorkOrders::SignedAt,
+            WorkOrders::FirstReplyAt,
+            WorkOrders::VisitedAt,
+            WorkOrders::Solved,
+            WorkOrders::Rating,
+            WorkOrders::Returns,
+            WorkOrders::Reopens,
+        ])
+        .to_owned();
+    for o in chunk {
+        let row: [SimpleExpr; 33] = [
+            o.tracking.into(),
+            o.category.into(),
+            o.description.into(),
+            o.lon.into(),
+            o.lat.into(),
+            o.address.into(),
+            o.division.into(),
+            o.unit.into(),
+            o.channel.into(),
+            o.urgent.into(),
+            o.state.as_str().into(),
+            o.reporter_name.into(),
+            o.phone_enc.into(),
+            o.phone_masked.into(),
+            o.extension_pending.into(),
+            o.extension_days.into(),
+            o.merged_into.into(),
+            o.sign_by.into(),
+            o.reply_by.into(),
+            o.resolve_by.into(),
+            o.closed_at.into(),
+            o.created.into(),
+            o.updated_at.into(),
+            o.attributes.into(),
+            o.due_at.into(),
+            o.escalation.into(),
+            o.signed_at.into(),
+            o.first_reply_at.into(),
+            o.visited_at.into(),
+            o.solved.into(),
+            o.rating.into(),
+            o.returns.into(),
+            o.reopens.into(),
+        ];
+        q.values_panic(row);
     }
-    Ok(())
+    q.returning_col(WorkOrders::Id);
+    q
 }
 
-async fn insert_events(c: &mut Conn<'_>, events: &[Ev]) -> Result<()> {
-    for chunk in events.chunks(EVENT_CHUNK) {
-        let mut q = Query::insert()
-            .into_table(WorkOrderEvents::Table)
-            .columns([
-                WorkOrderEvents::OrderId,
-                WorkOrderEvents::At,
-                WorkOrderEvents::Actor,
-                WorkOrderEvents::Action,
-                WorkOrderEvents::FromState,
-                WorkOrderEvents::ToState,
-                WorkOrderEvents::Note,
-            ])
-            .to_owned();
-        for e in chunk {
-            let row: [SimpleExpr; 7] = [
-                e.order.into(),
-                e.at.into(),
-                e.actor.as_ref().into(),
-                e.action.into(),
-                e.from.as_str().into(),
-                e.to.as_str().into(),
-                e.note.as_ref().into(),
-            ];
-            q.values_panic(row);
-        }
-        c.execute(&q).await?;
+/// One multi-row insert of events.
+fn events_statement(chunk: Vec<Ev>) -> InsertStatement {
+    let mut q = Query::insert()
+        .into_table(WorkOrderEvents::Table)
+        .columns([
+            WorkOrderEvents::OrderId,
+            WorkOrderEvents::At,
+            WorkOrderEvents::Actor,
+            WorkOrderEvents::Action,
+            WorkOrderEvents::FromState,
+            WorkOrderEvents::ToState,
+            WorkOrderEvents::Note,
+        ])
+        .to_owned();
+    for e in chunk {
+        let row: [SimpleExpr; 7] = [
+            e.order.into(),
+            e.at.into(),
+            e.actor.as_ref().into(),
+            e.action.into(),
+            e.from.as_str().into(),
+            e.to.as_str().into(),
+            e.note.into_owned().into(),
+        ];
+        q.values_panic(row);
     }
-    Ok(())
+    q
 }
 
 // ---------------------------------------------------------------------------
@@ -565,12 +625,8 @@ struct DayPlan {
 }
 
 impl DayPlan {
-    /// First days of the months the plan covers (its batches).
+    /// First days of the months the plan covers.
     fn months(&self) -> Vec<NaiveDate> {
-        self.calendar_months()
-    }
-
-    fn calendar_months(&self) -> Vec<NaiveDate> {
         let mut out: Vec<NaiveDate> = Vec::new();
         for (d, _) in &self.days {
             let m = d.with_day(1).unwrap_or(*d);
@@ -912,9 +968,9 @@ const MISDISPATCH_SHARE: f64 = 0.04;
 const EXTENSION_SHARE: f64 = 0.03;
 const LATE_SHARE: f64 = 0.05;
 const REOPEN_IF_BAD: f64 = 0.27;
-const START_SHARE: f64 = 0.6;
-/// The escalation job's period.
-const JOB_SECONDS: i64 = 300;
+const START_SHARE: f64 = 0.4;
+/// The escalation job's period (the server runs it every minute).
+const JOB_SECONDS: i64 = 60;
 
 const SURNAMES: [&str; 32] = [
     "李", "王", "刘", "陈", "张", "杨", "周", "曾", "罗", "谢", "邓", "彭", "唐", "肖", "蒋", "胡",
@@ -988,10 +1044,11 @@ struct World {
     portal: Arc<str>,
     open311: Arc<str>,
     /// The last order per place and category, for duplicates: (id, created, lon, lat).
-    recent: HashMap<(usize, usize), (i64, DateTime<Utc>, Option<f64>, Option<f64>)>,
+    recent: HashMap<(usize, usize), Recent>,
     /// Orders seen, and those with a recent order like them (to hold merges near their share).
     seen: u64,
     matchable: u64,
+    resolved: HashMap<(usize, String), String>,
 }
 
 impl World {
@@ -1047,18 +1104,6 @@ impl World {
                     .ok_or_else(|| DbError::Conflict(format!("缺少诉求类别 {}", s.code)))
             })
             .collect::<Result<Vec<_>>>()?;
-        // A city-wide rule covers every code under the city's four-digit prefix.
-        let rules = rules
-            .into_iter()
-            .map(|mut r| {
-                if DivisionCode::parse(&r.division_code)
-                    .is_ok_and(|d| d.level() == shequ_core::Level::City)
-                {
-                    r.division_code.truncate(4);
-                }
-                r
-            })
-            .collect();
         let mut rng = SeededRng::new(seed).fork("workorders");
         let mut people = |n: usize, label: &str| -> Vec<Arc<str>> {
             (0..n)
@@ -1089,6 +1134,7 @@ impl World {
             recent: HashMap::new(),
             seen: 0,
             matchable: 0,
+            resolved: HashMap::new(),
         })
     }
 
@@ -1574,7 +1620,7 @@ impl World {
             self.act(o, ev, t, d, Action::Merge { into });
             return;
         }
-        let unit = dispatch::resolve(&self.rules, o.category, &o.division);
+        let unit = self.resolve(o.cat, &o.division);
         t = if o.urgent {
             t + self.minutes(2, 15)
         } else {
@@ -1707,35 +1753,31 @@ impl World {
             };
             self.step(o, ev, t, d, answer)?;
         }
-        // Reply.
-        t = if self.late(unit) {
+        // A late order is still being handled when its deadline passes (and the
+        // resident may call to hurry it); the others reply and close in time.
+        let close_late = self.late(unit) || (round == 0 && self.rng.chance(0.01));
+        if close_late {
             late_any = true;
-            o.reply_by.unwrap_or(t).max(t) + self.minutes(60, 48 * 60)
+            let due = o.resolve_by.unwrap_or(t).max(t);
+            let reply_at = due + self.minutes(2 * 60, 5 * 24 * 60);
+            let hurry = due + self.minutes(60, 20 * 60);
+            if self.rng.chance(0.5) && hurry < reply_at {
+                let d = self.dispatcher();
+                let note = "居民来电催促办理进度".to_owned();
+                self.step(o, ev, hurry, d, Action::Urge { note })?;
+            }
+            t = reply_at;
+        } else if self.late(unit) {
+            late_any = true;
+            t = o.reply_by.unwrap_or(t).max(t) + self.minutes(60, 48 * 60);
         } else {
-            self.within(t, o.reply_by, 0.05, 0.9)
-        };
+            t = self.within(t, o.reply_by, 0.05, 0.9);
+        }
         let s = self.staff(unit);
         let text = self.rng.pick(spec.replies).copied().unwrap_or("已收到");
         self.step(o, ev, t, s, Action::Reply { text: text.into() })?;
-        // Close, sometimes after a resident's call to hurry it along.
-        let close_late = self.late(unit) || (round == 0 && self.rng.chance(0.01));
         t = if close_late {
-            late_any = true;
-            let due = o.resolve_by.unwrap_or(t).max(t);
-            if self.rng.chance(0.5) {
-                let u = due + self.minutes(60, 20 * 60);
-                let d = self.dispatcher();
-                self.step(
-                    o,
-                    ev,
-                    u,
-                    d,
-                    Action::Urge {
-                        note: "居民来电催促办理进度".into(),
-                    },
-                )?;
-            }
-            due + self.minutes(2 * 60, 5 * 24 * 60)
+            t + self.minutes(10, 24 * 60)
         } else {
             self.within(t, o.resolve_by, 0.05, 0.85)
         };
@@ -1819,6 +1861,18 @@ impl World {
         self.act(o, ev, at, actor, action).then_some(())
     }
 
+    /// The unit the rules give, remembered per category and division.
+    fn resolve(&mut self, cat: usize, division: &str) -> String {
+        let key = (cat, division.to_owned());
+        if let Some(u) = self.resolved.get(&key) {
+            return u.clone();
+        }
+        let code = CATS.get(cat).map_or("", |c| c.code);
+        let u = dispatch::resolve(&self.rules, code, division);
+        self.resolved.insert(key, u.clone());
+        u
+    }
+
     /// Where a mis-dispatched order first went.
     fn wrong_unit(&mut self, right: &str, division: &str) -> String {
         let village: String = division.chars().take(12).collect();
@@ -1870,7 +1924,7 @@ impl World {
     }
 
     /// The escalation job's marks between the last event and `until`: 催办 when the
-    /// deadline is within a day, 督办 once it has passed (every five minutes).
+    /// deadline is within a day, 督办 once it has passed (every minute).
     fn job(&mut self, o: &mut Sim, ev: &mut Vec<Ev>, until: DateTime<Utc>) {
         let timed = matches!(
             o.state,
@@ -1881,7 +1935,7 @@ impl World {
         };
         let soon = tick_after(o.last.max(due - Duration::hours(24)));
         let over = tick_after(o.last.max(due));
-        let due_local = local(due).format("%m-%d %H:%M");
+        let due_local = || local(due).format("%m-%d %H:%M");
         if o.escalation < 1 && soon < until && soon < over {
             ev.push(Ev {
                 order: o.id,
@@ -1890,7 +1944,11 @@ impl World {
                 action: "urge",
                 from: o.state,
                 to: o.state,
-                note: Cow::Owned(format!("催办：工单 {} 将于 {due_local} 到期", o.tracking)),
+                note: Cow::Owned(format!(
+                    "催办：工单 {} 将于 {} 到期",
+                    o.tracking,
+                    due_local()
+                )),
             });
             o.escalation = 1;
             o.last = soon;
@@ -1904,8 +1962,9 @@ impl World {
                 from: o.state,
                 to: o.state,
                 note: Cow::Owned(format!(
-                    "督办：工单 {} 已超过办理时限（{due_local}）",
-                    o.tracking
+                    "督办：工单 {} 已超过办理时限（{}）",
+                    o.tracking,
+                    due_local()
                 )),
             });
             o.escalation = 2;
@@ -2106,6 +2165,9 @@ fn tracking_code(seed: u64, n: u64) -> String {
         .collect()
 }
 
+/// The latest order of a category in a village: id, time and point.
+type Recent = (i64, DateTime<Utc>, Option<f64>, Option<f64>);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2241,8 +2303,9 @@ mod tests {
             if timed && o.due_at.is_some_and(|d| d < now - Duration::minutes(5)) {
                 assert_eq!(o.escalation, 2, "order {}", o.id);
             }
+            // Replying keeps the mark, as the store does.
             if o.escalation == 2 {
-                assert!(timed && o.due_at.is_some_and(|d| d < now), "order {}", o.id);
+                assert!(o.due_at.is_some_and(|d| d < now), "order {}", o.id);
             }
         }
         // Old orders are finished; the last days' are still open.

@@ -301,8 +301,8 @@ impl Line {
 fn print_intake(lines: &[Line]) {
     println!();
     println!(
-        "{:<36} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
-        "受理（持久化后确认）", "件/秒", "p50 ms", "p99 ms", "确认", "入库", "比直写", "结论"
+        "{:<36} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}  结论",
+        "受理（持久化后确认）", "件/秒", "p50 ms", "p99 ms", "确认", "入库", "比直写"
     );
     for l in lines {
         let Some((rps, p50, p99, ok, failed)) = &l.run else {
@@ -399,7 +399,7 @@ fn order(samples: &[Sample], c: usize, n: u64, key: String) -> NewOrder {
         address: s.address.clone(),
         division: s.division.clone(),
         channel: "portal".into(),
-        urgent: n % 33 == 0,
+        urgent: n.is_multiple_of(33),
         reporter_name: "李女士".into(),
         reporter_phone: Phone::parse(&format!("138{:08}", (i as u64 * 7 + n) % 100_000_000)).ok(),
         reporter_user_id: None,
@@ -717,7 +717,8 @@ async fn reads(
     ];
     for (label, paths, auth) in targets {
         let Some(first) = paths.first() else { continue };
-        let (status, body) = super::load::request(app, "GET", first, &[auth.clone()], "").await?;
+        let (status, body) =
+            super::load::request(app, "GET", first, std::slice::from_ref(&auth), "").await?;
         if status == 404 && body.contains("接口不存在") {
             println!("{label:<40} 接口尚未提供（404），跳过");
             continue;

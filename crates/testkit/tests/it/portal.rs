@@ -327,6 +327,9 @@ async fn the_same_form_sent_twice_stores_one_order() {
     .await;
 }
 
+/// Form fields, the error the page must show, and the text that must be kept.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn bad_input_is_shown_next_to_the_fields_and_stores_nothing() {
     on_each_backend(|db| async move {
@@ -335,7 +338,7 @@ async fn bad_input_is_shown_next_to_the_fields_and_stores_nothing() {
         let mut b = Browser::new(&app);
         let key = open_form(&mut b).await;
         let long = "路".repeat(2001);
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 good(&key, &[("division", "")]),
                 "id=\"place-error\">请在地图上选点或选择所在的村（社区）",
