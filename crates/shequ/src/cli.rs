@@ -321,6 +321,8 @@ async fn load_demo(
     .await?;
     let wo_secs = wo_started.elapsed().as_secs_f64();
     logins.extend(demo::workorders::logins(db, &hash, now).await?);
+    let ratings = demo::ratings::load(db, key, seed, now).await?;
+    let surveys = demo::surveys::load(db, seed, now).await?;
     let values = shequ_db::indicators::recompute_all(db, now).await?;
     backfill_trend(db, now).await?;
     let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str())
@@ -348,6 +350,18 @@ async fn load_demo(
         orders.orders,
         orders.open(),
         orders.events
+    );
+    println!(
+        "  好差评 {} 条（工单 {}，服务事项 {}），差评整改 {} 件（未结 {}）；满意度调查 {} 份，答卷 {} 份，覆盖村（社区）{}/{}",
+        ratings.work_order_ratings + ratings.service_ratings,
+        ratings.work_order_ratings,
+        ratings.service_ratings,
+        ratings.rectifications,
+        ratings.open,
+        surveys.surveys,
+        surveys.responses,
+        surveys.villages_answered,
+        surveys.villages
     );
     println!(
         "演示登录（密码均为 {}）：",

@@ -14,7 +14,7 @@ use crate::workorders::dispatch::{self, Department, NewRule, Rule, UnitKind};
 use crate::workorders::{self as wo, Category, local, monthly, utc};
 use crate::{Conn, Db, DbError, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
-use sea_query::{Expr, Iden, InsertStatement, Query, SimpleExpr};
+use sea_query::{Expr, Iden, InsertStatement, Query};
 use shequ_core::crypto::Protector;
 use shequ_core::rng::SeededRng;
 use shequ_core::workorders::{Action, Calendar, State};
@@ -298,7 +298,8 @@ pub async fn load(
     let (send, mut recv) = tokio::sync::mpsc::channel::<Piece>(4);
     let producer = {
         let key = key.clone();
-        tokio::task::spawn_blocking(move || produce(world, &plan, &key, first, now, &send))
+        let backend = db.backend();
+        tokio::task::spawn_blocking(move || produce(world, backend, &plan, &key, first, now, &send))
     };
     let mut tx: Option<crate::Tx> = None;
     while let Some(piece) = recv.recv().await {
@@ -359,6 +360,7 @@ enum Piece {
 /// Generate month after month and hand over the insert statements.
 fn produce(
     mut world: World,
+    backend: crate::Backend,
     plan: &DayPlan,
     key: &Protector,
     first_id: i64,
@@ -380,17 +382,30 @@ fn produce(
                 .entry(o.state.as_str().to_owned())
                 .or_default() += 1;
         }
-        let mut orders = batch.orders.into_iter().peekable();
-        while orders.peek().is_some() {
-            let chunk: Vec<Sim> = orders.by_ref().take(ORDER_CHUNK).collect();
+        for chunk in batch.orders.chunks(ORDER_CHUNK) {
+            let mut rows = bulk::Rows::new();
+            for o in chunk {
+                order_row(&mut rows, o);
+            }
+            let q = bulk::insert(backend, WorkOrders::Table, &ORDER_COLUMNS, rows.finish())?
+                .returning_col(WorkOrders::Id)
+                .to_owned();
             let expected = chunk.iter().map(|o| o.id).collect();
-            send.blocking_send(Piece::Orders(orders_statement(chunk), expected))
+            send.blocking_send(Piece::Orders(q, expected))
                 .map_err(|_| stopped())?;
         }
-        let mut events = batch.events.into_iter().peekable();
-        while events.peek().is_some() {
-            let chunk: Vec<Ev> = events.by_ref().take(EVENT_CHUNK).collect();
-            send.blocking_send(Piece::Events(events_statement(chunk)))
+        for chunk in batch.events.chunks(EVENT_CHUNK) {
+            let mut rows = bulk::Rows::new();
+            for e in chunk {
+                event_row(&mut rows, e);
+            }
+            let q = bulk::insert(
+                backend,
+                WorkOrderEvents::Table,
+                &EVENT_COLUMNS,
+                rows.finish(),
+            )?;
+            send.blocking_send(Piece::Events(q))
                 .map_err(|_| stopped())?;
         }
         send.blocking_send(Piece::EndOfMonth)
@@ -424,119 +439,281 @@ fn seal_phones(key: &Protector, orders: &mut [Sim], now: DateTime<Utc>) -> Resul
     Ok(n)
 }
 
-/// Rows per multi-row insert: 33 and 7 bound values a row, under SQLite's 32,766.
-const ORDER_CHUNK: usize = 900;
-const EVENT_CHUNK: usize = 4_500;
+/// Rows per insert statement (each statement binds one JSON document).
+const ORDER_CHUNK: usize = 2_000;
+const EVENT_CHUNK: usize = 10_000;
 
-/// One multi-row insert of orders (their fields moved into the statement), returning ids.
-fn orders_statement(chunk: Vec<Sim>) -> InsertStatement {
-    let mut q = Query::insert()
-        .into_table(WorkOrders::Table)
-        .columns([
-            WorkOrders::TrackingCode,
-            WorkOrders::CategoryCode,
-            WorkOrders::Description,
-            WorkOrders::Lon,
-            WorkOrders::Lat,
-            WorkOrders::Address,
-            WorkOrders::DivisionCode,
-            WorkOrders::Unit,
-            WorkOrders::Channel,
-            WorkOrders::Urgent,
-            WorkOrders::State,
-            WorkOrders::ReporterName,
-            WorkOrders::ReporterPhoneEnc,
-            WorkOrders::ReporterPhoneMasked,
-            WorkOrders::ExtensionPending,
-            WorkOrders::ExtensionDays,
-            WorkOrders::MergedInto,
-            WorkOrders::SignBy,
-            WorkOrders::ReplyBy,
-            WorkOrders::ResolveBy,
-            WorkOrders::ClosedAt,
-            WorkOrders::CreatedAt,
-            WorkOrders::UpdatedAt,
-            WorkOrders::Attributes,
-            WorkOrders::DueAt,
-            WorkOrders::Escalation,
-            WorkOrders::SignedAt,
-            WorkOrders::FirstReplyAt,
-            WorkOrders::VisitedAt,
-            WorkOrders::Solved,
-            WorkOrders::Rating,
-            WorkOrders::Returns,
-            WorkOrders::Reopens,
-        ])
-        .to_owned();
-    for o in chunk {
-        let row: [SimpleExpr; 33] = [
-            o.tracking.into(),
-            o.category.into(),
-            o.description.into(),
-            o.lon.into(),
-            o.lat.into(),
-            o.address.into(),
-            o.division.into(),
-            o.unit.into(),
-            o.channel.into(),
-            o.urgent.into(),
-            o.state.as_str().into(),
-            o.reporter_name.into(),
-            o.phone_enc.into(),
-            o.phone_masked.into(),
-            o.extension_pending.into(),
-            o.extension_days.into(),
-            o.merged_into.into(),
-            o.sign_by.into(),
-            o.reply_by.into(),
-            o.resolve_by.into(),
-            o.closed_at.into(),
-            o.created.into(),
-            o.updated_at.into(),
-            o.attributes.into(),
-            o.due_at.into(),
-            o.escalation.into(),
-            o.signed_at.into(),
-            o.first_reply_at.into(),
-            o.visited_at.into(),
-            o.solved.into(),
-            o.rating.into(),
-            o.returns.into(),
-            o.reopens.into(),
-        ];
-        q.values_panic(row);
+/// The columns of an order row, in the order [`order_row`] writes them.
+const ORDER_COLUMNS: [(WorkOrders, bulk::Ty); 33] = {
+    use bulk::Ty::{Bool, Hex, Int, Int32, Real, Text, Time};
+    [
+        (WorkOrders::TrackingCode, Text),
+        (WorkOrders::CategoryCode, Text),
+        (WorkOrders::Description, Text),
+        (WorkOrders::Lon, Real),
+        (WorkOrders::Lat, Real),
+        (WorkOrders::Address, Text),
+        (WorkOrders::DivisionCode, Text),
+        (WorkOrders::Unit, Text),
+        (WorkOrders::Channel, Text),
+        (WorkOrders::Urgent, Bool),
+        (WorkOrders::State, Text),
+        (WorkOrders::ReporterName, Text),
+        (WorkOrders::ReporterPhoneEnc, Hex),
+        (WorkOrders::ReporterPhoneMasked, Text),
+        (WorkOrders::ExtensionPending, Bool),
+        (WorkOrders::ExtensionDays, Int32),
+        (WorkOrders::MergedInto, Int),
+        (WorkOrders::SignBy, Time),
+        (WorkOrders::ReplyBy, Time),
+        (WorkOrders::ResolveBy, Time),
+        (WorkOrders::ClosedAt, Time),
+        (WorkOrders::CreatedAt, Time),
+        (WorkOrders::UpdatedAt, Time),
+        (WorkOrders::Attributes, Text),
+        (WorkOrders::DueAt, Time),
+        (WorkOrders::Escalation, Int32),
+        (WorkOrders::SignedAt, Time),
+        (WorkOrders::FirstReplyAt, Time),
+        (WorkOrders::VisitedAt, Time),
+        (WorkOrders::Solved, Bool),
+        (WorkOrders::Rating, Int32),
+        (WorkOrders::Returns, Int32),
+        (WorkOrders::Reopens, Int32),
+    ]
+};
+
+const EVENT_COLUMNS: [(WorkOrderEvents, bulk::Ty); 7] = {
+    use bulk::Ty::{Int, Text, Time};
+    [
+        (WorkOrderEvents::OrderId, Int),
+        (WorkOrderEvents::At, Time),
+        (WorkOrderEvents::Actor, Text),
+        (WorkOrderEvents::Action, Text),
+        (WorkOrderEvents::FromState, Text),
+        (WorkOrderEvents::ToState, Text),
+        (WorkOrderEvents::Note, Text),
+    ]
+};
+
+fn order_row(rows: &mut bulk::Rows, o: &Sim) {
+    rows.row();
+    rows.text(Some(&o.tracking));
+    rows.text(Some(o.category));
+    rows.text(Some(&o.description));
+    rows.real(o.lon);
+    rows.real(o.lat);
+    rows.text(Some(&o.address));
+    rows.text(Some(&o.division));
+    rows.text(Some(&o.unit));
+    rows.text(Some(o.channel));
+    rows.bool(Some(o.urgent));
+    rows.text(Some(o.state.as_str()));
+    rows.text(Some(&o.reporter_name));
+    rows.hex(o.phone_enc.as_deref());
+    rows.text(o.phone_masked.as_deref());
+    rows.bool(Some(o.extension_pending));
+    rows.int(Some(i64::from(o.extension_days)));
+    rows.int(o.merged_into);
+    for t in [o.sign_by, o.reply_by, o.resolve_by, o.closed_at] {
+        rows.time(t);
     }
-    q.returning_col(WorkOrders::Id);
-    q
+    rows.time(Some(o.created));
+    rows.time(Some(o.updated_at));
+    rows.text(Some(&o.attributes));
+    rows.time(o.due_at);
+    rows.int(Some(i64::from(o.escalation)));
+    for t in [o.signed_at, o.first_reply_at, o.visited_at] {
+        rows.time(t);
+    }
+    rows.bool(o.solved);
+    rows.int(o.rating.map(i64::from));
+    rows.int(Some(i64::from(o.returns)));
+    rows.int(Some(i64::from(o.reopens)));
+    rows.end_row();
 }
 
-/// One multi-row insert of events.
-fn events_statement(chunk: Vec<Ev>) -> InsertStatement {
-    let mut q = Query::insert()
-        .into_table(WorkOrderEvents::Table)
-        .columns([
-            WorkOrderEvents::OrderId,
-            WorkOrderEvents::At,
-            WorkOrderEvents::Actor,
-            WorkOrderEvents::Action,
-            WorkOrderEvents::FromState,
-            WorkOrderEvents::ToState,
-            WorkOrderEvents::Note,
-        ])
-        .to_owned();
-    for e in chunk {
-        let row: [SimpleExpr; 7] = [
-            e.order.into(),
-            e.at.into(),
-            e.actor.as_ref().into(),
-            e.action.into(),
-            e.from.as_str().into(),
-            e.to.as_str().into(),
-            e.note.into_owned().into(),
-        ];
-        q.values_panic(row);
+fn event_row(rows: &mut bulk::Rows, e: &Ev) {
+    rows.row();
+    rows.int(Some(e.order));
+    rows.time(Some(e.at));
+    rows.text(Some(&e.actor));
+    rows.text(Some(e.action));
+    rows.text(Some(e.from.as_str()));
+    rows.text(Some(e.to.as_str()));
+    rows.text(Some(&e.note));
+    rows.end_row();
+}
+
+/// Bulk inserts that bind one JSON array of rows and let the database unpack it
+/// (`json_each` on SQLite, `json_array_elements` on PostgreSQL): one bound value
+/// per statement instead of tens of thousands. Values are written as the drivers
+/// would bind them (times in RFC 3339 as sqlx stores them on SQLite, blobs in hex).
+mod bulk {
+    use crate::{Backend, DbError, Result};
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use sea_query::{Alias, Expr, ExprTrait, Func, Iden, InsertStatement, Order, Query};
+    use std::fmt::Write;
+
+    /// How a column is written and read back.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Ty {
+        Int,
+        Int32,
+        Real,
+        Bool,
+        Text,
+        Time,
+        Hex,
     }
-    q
+
+    /// A JSON array of rows; each row starts with its position, which orders the insert.
+    pub struct Rows {
+        buf: String,
+        n: usize,
+    }
+
+    impl Rows {
+        pub fn new() -> Rows {
+            Rows {
+                buf: String::from("["),
+                n: 0,
+            }
+        }
+
+        pub fn row(&mut self) {
+            if self.n > 0 {
+                self.buf.push(',');
+            }
+            let _ = write!(self.buf, "[{}", self.n);
+            self.n += 1;
+        }
+
+        pub fn end_row(&mut self) {
+            self.buf.push(']');
+        }
+
+        fn null(&mut self) {
+            self.buf.push_str(",null");
+        }
+
+        pub fn int(&mut self, v: Option<i64>) {
+            match v {
+                Some(v) => {
+                    let _ = write!(self.buf, ",{v}");
+                }
+                None => self.null(),
+            }
+        }
+
+        pub fn real(&mut self, v: Option<f64>) {
+            match v.filter(|x| x.is_finite()) {
+                Some(v) => {
+                    let _ = write!(self.buf, ",{v}");
+                }
+                None => self.null(),
+            }
+        }
+
+        pub fn bool(&mut self, v: Option<bool>) {
+            match v {
+                Some(true) => self.buf.push_str(",true"),
+                Some(false) => self.buf.push_str(",false"),
+                None => self.null(),
+            }
+        }
+
+        pub fn time(&mut self, v: Option<DateTime<Utc>>) {
+            match v {
+                Some(t) => {
+                    self.buf.push_str(",\"");
+                    self.buf
+                        .push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+                    self.buf.push('"');
+                }
+                None => self.null(),
+            }
+        }
+
+        pub fn hex(&mut self, v: Option<&[u8]>) {
+            match v {
+                Some(b) => {
+                    self.buf.push_str(",\"");
+                    for x in b {
+                        let _ = write!(self.buf, "{x:02x}");
+                    }
+                    self.buf.push('"');
+                }
+                None => self.null(),
+            }
+        }
+
+        pub fn text(&mut self, v: Option<&str>) {
+            let Some(s) = v else {
+                return self.null();
+            };
+            self.buf.push_str(",\"");
+            for c in s.chars() {
+                match c {
+                    '"' => self.buf.push_str("\\\""),
+                    '\\' => self.buf.push_str("\\\\"),
+                    '\n' => self.buf.push_str("\\n"),
+                    '\r' => self.buf.push_str("\\r"),
+                    '\t' => self.buf.push_str("\\t"),
+                    c if u32::from(c) < 0x20 => {
+                        let _ = write!(self.buf, "\\u{:04x}", u32::from(c));
+                    }
+                    c => self.buf.push(c),
+                }
+            }
+            self.buf.push('"');
+        }
+
+        pub fn finish(mut self) -> String {
+            self.buf.push(']');
+            self.buf
+        }
+    }
+
+    /// `INSERT INTO table (columns) SELECT … FROM <rows> ORDER BY position`.
+    pub fn insert<T: Iden + Copy + 'static>(
+        backend: Backend,
+        table: T,
+        columns: &[(T, Ty)],
+        rows: String,
+    ) -> Result<InsertStatement> {
+        let pg = backend == Backend::Postgres;
+        let mut select = Query::select();
+        for (i, (_, ty)) in columns.iter().enumerate() {
+            let v = format!("value->>{}", i + 1);
+            let e = match (pg, ty) {
+                (false, Ty::Hex) => format!("unhex({v})"),
+                (false, _) => v,
+                (true, Ty::Int) => format!("CAST({v} AS BIGINT)"),
+                (true, Ty::Int32) => format!("CAST({v} AS INTEGER)"),
+                (true, Ty::Real) => format!("CAST({v} AS DOUBLE PRECISION)"),
+                (true, Ty::Bool) => format!("CAST({v} AS BOOLEAN)"),
+                (true, Ty::Time) => format!("CAST({v} AS TIMESTAMPTZ)"),
+                (true, Ty::Hex) => format!("decode({v}, 'hex')"),
+                (true, Ty::Text) => v,
+            };
+            select.expr(Expr::cust(e));
+        }
+        let source = if pg {
+            Func::cust(Alias::new("json_array_elements")).arg(Expr::val(rows).cast_as("json"))
+        } else {
+            Func::cust(Alias::new("json_each")).arg(Expr::val(rows))
+        };
+        select
+            .from_function(source, Alias::new("rows"))
+            .order_by_expr(Expr::cust("CAST(value->>0 AS INTEGER)"), Order::Asc);
+        let mut q = Query::insert();
+        q.into_table(table)
+            .columns(columns.iter().map(|c| c.0))
+            .select_from(select)
+            .map_err(|e| DbError::Conflict(e.to_string()))?;
+        Ok(q)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1192,7 +1369,9 @@ impl World {
         let mut events = Vec::with_capacity(orders.len() * 10);
         for (i, o) in orders.iter_mut().enumerate() {
             o.id = first_id + i as i64;
-            o.tracking = tracking_code(self.seed, o.id as u64);
+            let m = local(o.created);
+            let month = (m.year().rem_euclid(100) * 12) as u32 + m.month0();
+            o.tracking = tracking_code(self.seed, o.id as u64, month);
             self.duplicate_of(o);
             self.simulate(o, &mut events);
         }
@@ -2146,21 +2325,25 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// A tracking code from the order's number: a fixed permutation of 50-bit numbers
-/// spelled in the store's 32 letters, so codes never collide and look random.
-fn tracking_code(seed: u64, n: u64) -> String {
+/// A tracking code from the order's number and intake month: two letters of the
+/// month, then a fixed permutation of 40-bit numbers, in the store's 32 letters.
+/// Codes never collide and look random, and one month's codes sit together in
+/// the unique index, which keeps loading a year of them fast.
+fn tracking_code(seed: u64, n: u64, month: u32) -> String {
     const ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    const MASK: u64 = (1 << 50) - 1;
-    let salt = SeededRng::new(seed).fork("workorders/codes").next_u64() & MASK;
+    const MASK: u64 = (1 << 40) - 1;
+    let salt = SeededRng::new(seed).fork("workorders/codes").next_u64();
     let mut x = n & MASK;
     x = x.wrapping_mul(0x0005_DEEC_E66D) & MASK;
-    x ^= salt;
+    x ^= salt & MASK;
     x = x.wrapping_mul(0x2545_F491_4F6C_DD1D) & MASK;
-    x ^= x >> 23;
+    x ^= x >> 19;
+    let prefix = (u64::from(month) ^ (salt >> 40)) & 0x3FF;
+    let v = (prefix << 40) | x;
     (0..10)
         .map(|i| {
-            let v = ((x >> (45 - 5 * i)) & 31) as usize;
-            char::from(ALPHABET.get(v).copied().unwrap_or(b'X'))
+            let d = ((v >> (45 - 5 * i)) & 31) as usize;
+            char::from(ALPHABET.get(d).copied().unwrap_or(b'X'))
         })
         .collect()
 }
@@ -2413,8 +2596,47 @@ mod tests {
 
     #[test]
     fn tracking_codes_are_a_permutation() {
-        let codes: HashSet<String> = (1..50_000).map(|n| tracking_code(9, n)).collect();
+        let codes: HashSet<String> = (1..50_000)
+            .map(|n| tracking_code(9, n, (n % 12) as u32))
+            .collect();
         assert_eq!(codes.len(), 49_999);
         assert!(codes.iter().all(|c| c.len() == 10));
+        // A month's codes share their first two letters.
+        assert_eq!(tracking_code(9, 1, 5)[..2], tracking_code(9, 77, 5)[..2]);
+        assert_ne!(tracking_code(9, 1, 5)[..2], tracking_code(9, 1, 6)[..2]);
+    }
+
+    #[test]
+    fn bulk_rows_are_json_the_database_can_unpack() {
+        let mut rows = bulk::Rows::new();
+        rows.row();
+        rows.int(Some(-7));
+        rows.real(Some(111.470123));
+        rows.bool(Some(true));
+        rows.text(Some("引号\"、反斜杠\\、换行\n和\u{1}"));
+        rows.hex(Some(&[0, 171, 255]));
+        rows.time(Some(Utc.with_ymd_and_hms(2025, 6, 30, 2, 0, 0).unwrap()));
+        rows.end_row();
+        rows.row();
+        for _ in 0..6 {
+            rows.int(None);
+        }
+        rows.end_row();
+        let v: serde_json::Value = serde_json::from_str(&rows.finish()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!([
+                [
+                    0,
+                    -7,
+                    111.470123,
+                    true,
+                    "引号\"、反斜杠\\、换行\n和\u{1}",
+                    "00abff",
+                    "2025-06-30T02:00:00+00:00"
+                ],
+                [1, null, null, null, null, null, null]
+            ])
+        );
     }
 }

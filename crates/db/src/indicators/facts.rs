@@ -155,12 +155,12 @@ async fn services(
     }
     let (start, end) = (now - Duration::days(365), now);
     for (code, n) in crate::ratings::rated_villages(c, start, end).await? {
-        if code.starts_with(scope.root.as_str()) {
+        if crate::workorders::dispatch::within(&code, scope.root.as_str()) {
             add_up(leaves, &code, |l| l.services.ratings += n);
         }
     }
     for (code, n) in crate::surveys::answered_villages(c, start, end).await? {
-        if code.starts_with(scope.root.as_str()) {
+        if crate::workorders::dispatch::within(&code, scope.root.as_str()) {
             add_up(leaves, &code, |l| l.services.survey_answers += n);
         }
     }

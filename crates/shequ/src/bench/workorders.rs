@@ -398,7 +398,7 @@ fn order(samples: &[Sample], c: usize, n: u64, key: String) -> NewOrder {
         location: shequ_core::geo::Point::new(s.lon, s.lat).ok(),
         address: s.address.clone(),
         division: s.division.clone(),
-        channel: "portal".into(),
+        channel: "phone".into(),
         urgent: n.is_multiple_of(33),
         reporter_name: "李女士".into(),
         reporter_phone: Phone::parse(&format!("138{:08}", (i as u64 * 7 + n) % 100_000_000)).ok(),

@@ -171,6 +171,26 @@ async fn a_bad_service_rating_reaches_its_own_community_only() {
         );
         let r = get_auth(&app, "/api/v1/rectifications?state=nope", Some(&community)).await;
         assert_eq!(r.error_code(), "bad_state");
+
+        // The city's 好差评 coverage counts the rated community (and only it).
+        shequ_db::indicators::recompute_all(&db, now() + Duration::minutes(1))
+            .await
+            .unwrap();
+        let coverage = |code: &str| {
+            let db = db.clone();
+            let code = code.to_owned();
+            async move {
+                shequ_db::indicators::values_for(&mut db.conn(), std::slice::from_ref(&code))
+                    .await
+                    .unwrap()
+                    .get(&("rating_coverage".to_owned(), code))
+                    .copied()
+                    .unwrap()
+            }
+        };
+        assert_eq!(coverage("430500").await.0, 1);
+        assert_eq!(coverage("430502001").await.0, 1);
+        assert_eq!(coverage(OTHER).await.0, 0);
     })
     .await;
 }

@@ -141,7 +141,7 @@ async fn rules_view(
                     .unwrap_or_default(),
                 updated_by: r.updated_by.clone(),
                 updated_at: local_time(r.updated_at),
-                deletable: r.division_code.starts_with(scope.root.as_str()),
+                deletable: dispatch::within(&r.division_code, scope.root.as_str()),
             })
             .collect(),
         divisions: rule_divisions(st, scope, v.division.trim()),
