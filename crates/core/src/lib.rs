@@ -1,6 +1,8 @@
 //! Shequ's domain: types that can only hold valid values, and the rules over them.
 //! Nothing here performs I/O; clocks and randomness are passed in.
 
+pub mod care;
+pub mod certificates;
 pub mod credit;
 pub mod crypto;
 pub mod division;
@@ -15,10 +17,13 @@ pub mod person;
 pub mod phone;
 pub mod photo;
 pub mod ratings;
+pub mod rental;
 pub mod rng;
 pub mod role;
 pub mod surveys;
+pub mod timebank;
 pub mod validation;
+pub mod volunteers;
 pub mod workorders;
 
 pub use credit::CreditCode;

@@ -54,10 +54,19 @@ pub enum Capability {
     DispatchWorkOrders,
     /// Build satisfaction surveys and enter paper answers.
     ManageSurveys,
+    /// Register volunteers, keep teams and stations, publish activities, confirm and correct
+    /// hours, issue and revoke certificates, post time-bank entries.
+    ManageVolunteers,
+    /// Keep the special-difficulty elderly roster, its tiers, visit plans and visitors.
+    ManageCare,
+    /// Record visits to the elderly one is assigned to (or any within one's division).
+    VisitElderly,
+    /// Keep rehab-aid rental points, their inventory, loans and returns.
+    ManageRentals,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 12] = [
+    pub const ALL: [Capability; 16] = [
         Capability::ManageUsers,
         Capability::ManageSecurity,
         Capability::ReadAudit,
@@ -70,6 +79,10 @@ impl Capability {
         Capability::HandleWorkOrders,
         Capability::DispatchWorkOrders,
         Capability::ManageSurveys,
+        Capability::ManageVolunteers,
+        Capability::ManageCare,
+        Capability::VisitElderly,
+        Capability::ManageRentals,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +99,10 @@ impl Capability {
             Capability::HandleWorkOrders => "handle_work_orders",
             Capability::DispatchWorkOrders => "dispatch_work_orders",
             Capability::ManageSurveys => "manage_surveys",
+            Capability::ManageVolunteers => "manage_volunteers",
+            Capability::ManageCare => "manage_care",
+            Capability::VisitElderly => "visit_elderly",
+            Capability::ManageRentals => "manage_rentals",
         }
     }
 }
@@ -164,6 +181,10 @@ impl Role {
                 matches!(self, R::CityStaff | R::CountyStaff | R::TownshipStaff)
             }
             C::ManageSurveys => self.is_division_staff(),
+            C::ManageVolunteers | C::ManageCare | C::ManageRentals => self.is_division_staff(),
+            C::VisitElderly => {
+                self.is_division_staff() || matches!(self, R::GridWorker | R::Volunteer)
+            }
         }
     }
 
@@ -230,6 +251,10 @@ mod tests {
                     HandleWorkOrders,
                     DispatchWorkOrders,
                     ManageSurveys,
+                    ManageVolunteers,
+                    ManageCare,
+                    VisitElderly,
+                    ManageRentals,
                 ],
             ),
             (
@@ -243,6 +268,10 @@ mod tests {
                     HandleWorkOrders,
                     DispatchWorkOrders,
                     ManageSurveys,
+                    ManageVolunteers,
+                    ManageCare,
+                    VisitElderly,
+                    ManageRentals,
                 ],
             ),
             (
@@ -257,6 +286,10 @@ mod tests {
                     HandleWorkOrders,
                     DispatchWorkOrders,
                     ManageSurveys,
+                    ManageVolunteers,
+                    ManageCare,
+                    VisitElderly,
+                    ManageRentals,
                 ],
             ),
             (
@@ -270,14 +303,24 @@ mod tests {
                     WriteRegistries,
                     HandleWorkOrders,
                     ManageSurveys,
+                    ManageVolunteers,
+                    ManageCare,
+                    VisitElderly,
+                    ManageRentals,
                 ],
             ),
             (
                 Role::GridWorker,
-                &[ReadPeople, WritePeople, ReadIndicators, HandleWorkOrders],
+                &[
+                    ReadPeople,
+                    WritePeople,
+                    ReadIndicators,
+                    HandleWorkOrders,
+                    VisitElderly,
+                ],
             ),
             (Role::DepartmentStaff, &[ReadIndicators, HandleWorkOrders]),
-            (Role::Volunteer, &[]),
+            (Role::Volunteer, &[VisitElderly]),
             (Role::Resident, &[]),
         ];
         for (role, allowed) in table {

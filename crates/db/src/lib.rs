@@ -5,6 +5,8 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod care;
+pub mod certificates;
 pub mod conn;
 pub mod demo;
 pub mod divisions;
@@ -14,12 +16,15 @@ pub mod indicators;
 pub mod organizations;
 pub mod people;
 pub mod ratings;
+pub mod rental;
 pub mod schema;
 pub mod scope;
 pub mod sessions;
 pub mod settings;
 pub mod surveys;
+pub mod timebank;
 pub mod users;
+pub mod volunteers;
 pub mod workforce;
 pub mod workorders;
 

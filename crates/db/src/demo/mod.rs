@@ -2,14 +2,18 @@
 //! villages/communities and grids whose figures add up to the 2020 census.
 
 mod apportion;
+pub mod care;
 pub mod facilities;
 mod names;
 pub mod people;
 pub mod ratings;
+pub mod rental;
 pub mod shaoyang;
 pub mod surveys;
+pub mod timebank;
 mod tree;
 pub mod users;
+pub mod volunteers;
 pub mod workforce;
 pub mod workorders;
 

@@ -4,6 +4,7 @@
 
 mod api;
 mod audit;
+mod care;
 mod demo;
 mod divisions;
 mod facilities;
@@ -14,11 +15,14 @@ mod openapi;
 mod people;
 mod portal;
 mod ratings;
+mod rental;
 mod schema;
 mod scope;
 mod surveys;
+mod timebank;
 mod ui;
 mod users;
+mod volunteers;
 mod workforce;
 mod workorders;
 mod workorders_api;

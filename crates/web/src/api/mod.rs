@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod care;
+pub mod certificates;
 pub mod divisions;
 pub mod facilities;
 pub mod health;
@@ -10,8 +12,11 @@ pub mod indicators;
 pub mod organizations;
 pub mod people;
 pub mod ratings;
+pub mod rental;
 pub mod sanlv;
 pub mod surveys;
+pub mod timebank;
+pub mod volunteers;
 pub mod workforce;
 pub mod workorders;
 
@@ -83,6 +88,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ratings::act))
         .routes(routes!(ratings::rate))
         .routes(routes!(ratings::scorecard))
+        .merge(volunteers::routes())
+        .merge(certificates::routes())
+        .merge(timebank::routes())
+        .merge(care::routes())
+        .merge(rental::routes())
 }
 
 /// Unknown paths: a JSON error under `/api/`, the 404 page elsewhere.

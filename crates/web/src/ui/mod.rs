@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod care;
+pub mod certificates;
 pub mod divisions;
 pub mod facilities;
 pub mod fmt;
@@ -12,9 +14,12 @@ pub mod people;
 pub mod portal;
 pub mod prefs;
 pub mod ratings;
+pub mod rental;
 pub mod sanlv;
 pub mod surveys;
+pub mod timebank;
 pub mod users;
+pub mod volunteers;
 pub mod workforce;
 pub mod workorders;
 
@@ -53,6 +58,11 @@ pub fn router() -> Router<AppState> {
         .merge(ratings::router())
         .merge(surveys::router())
         .merge(portal::router())
+        .merge(volunteers::router())
+        .merge(certificates::router())
+        .merge(timebank::router())
+        .merge(care::router())
+        .merge(rental::router())
 }
 
 /// Everything a page handler knows about the request: who, preferences, CSRF token.

@@ -1,0 +1,1 @@
+//! 志愿服务记录证明: certificate numbers and contents.

@@ -1,0 +1,1 @@
+//! 康复辅具租赁: aid condition and loan states.

@@ -1,0 +1,8 @@
+//! JSON API for `rental`.
+
+use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+}

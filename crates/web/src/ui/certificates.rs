@@ -1,0 +1,8 @@
+//! Pages for `certificates`.
+
+use crate::AppState;
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
