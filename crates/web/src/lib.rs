@@ -16,6 +16,7 @@ pub mod open311;
 pub mod openapi;
 pub mod orders;
 pub mod person_input;
+pub mod qr;
 pub mod state;
 pub mod tree;
 pub mod ui;
