@@ -47,6 +47,12 @@ pub struct ServiceFacts {
     pub orders: crate::workorders::sanlv::Counts,
     pub ratings: i64,
     pub survey_answers: i64,
+    /// Special-difficulty elderly on the roster, and those with a valid visit this month.
+    pub elderly_roster: i64,
+    pub elderly_visited: i64,
+    /// Villages/communities (in the leaf's subtree) whose rental points lent an aid in
+    /// the last twelve months.
+    pub lending_communities: i64,
 }
 
 /// Everything the measures need about one leaf. For a township leaf, facilities,
@@ -111,6 +117,12 @@ pub enum Measure {
     Rated,
     /// 1 when the leaf answered any satisfaction survey.
     Surveyed,
+    /// Special-difficulty elderly on the roster (探访关爱对象).
+    ElderlyRoster,
+    /// Roster members visited (validly) at least once this month.
+    ElderlyVisited,
+    /// Communities whose rehab-aid rental points actually lend.
+    LendingCommunities,
 }
 
 const SERVICE: &str = "comprehensive_service";
@@ -159,6 +171,9 @@ impl Measure {
             "orders_satisfied" => Measure::OrdersSatisfied,
             "rated" => Measure::Rated,
             "surveyed" => Measure::Surveyed,
+            "elderly_roster" => Measure::ElderlyRoster,
+            "elderly_visited" => Measure::ElderlyVisited,
+            "lending_communities" => Measure::LendingCommunities,
             _ => return None,
         })
     }
@@ -218,6 +233,9 @@ impl Measure {
             Measure::OrdersSatisfied => leaf.services.orders.levels.iter().take(3).sum(),
             Measure::Rated => i64::from(leaf.services.ratings > 0),
             Measure::Surveyed => i64::from(leaf.services.survey_answers > 0),
+            Measure::ElderlyRoster => leaf.services.elderly_roster,
+            Measure::ElderlyVisited => leaf.services.elderly_visited,
+            Measure::LendingCommunities => leaf.services.lending_communities,
             Measure::NewBuildBuildingArea => {
                 if leaf.attributes.new_build {
                     leaf.attributes.building_area_x100

@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn builtin_catalogue_parses_and_covers_the_plan() {
         let c = Catalogue::parse(CATALOGUE).unwrap();
-        assert_eq!(c.version, 2);
+        assert_eq!(c.version, 3);
         for id in [
             "urban_service_facility_coverage",
             "rural_service_facility_coverage",
@@ -323,6 +323,7 @@ mod tests {
             "workorder_satisfaction_rate",
             "rating_coverage",
             "survey_coverage",
+            "elderly_visit_rate",
             "new_worker_mentor_coverage",
         ] {
             assert!(c.get(id).is_some(), "{id} missing");

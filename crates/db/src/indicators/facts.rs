@@ -164,6 +164,19 @@ async fn services(
             add_up(leaves, &code, |l| l.services.survey_answers += n);
         }
     }
+    for v in crate::care::visit_facts(c, now).await? {
+        if crate::workorders::dispatch::within(&v.village, scope.root.as_str()) {
+            add_up(leaves, &v.village, |l| {
+                l.services.elderly_roster += v.roster;
+                l.services.elderly_visited += v.visited;
+            });
+        }
+    }
+    for code in crate::rental::lending_villages(c, start, end).await? {
+        if crate::workorders::dispatch::within(&code, scope.root.as_str()) {
+            add_up(leaves, &code, |l| l.services.lending_communities += 1);
+        }
+    }
     Ok(())
 }
 
