@@ -292,6 +292,9 @@ mod tests {
                 },
                 ratings: 3,
                 survey_answers: 0,
+                elderly_roster: 5,
+                elderly_visited: 4,
+                lending_communities: 2,
             },
             today: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
         }
@@ -309,6 +312,14 @@ mod tests {
         assert_eq!(m("orders_signed_on_time"), 9);
         assert_eq!(m("orders_satisfied"), 3);
         assert_eq!((m("rated"), m("surveyed")), (1, 0));
+        assert_eq!(
+            (
+                m("elderly_roster"),
+                m("elderly_visited"),
+                m("lending_communities")
+            ),
+            (5, 4, 2)
+        );
         assert_eq!(m("workers"), 2);
         assert_eq!(m("new_workers"), 1);
         assert_eq!(m("new_workers_with_mentor"), 0);
