@@ -15,6 +15,17 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(10);
 /// Most entries kept per cache; past this the cache is emptied.
 const MAX_ENTRIES: usize = 20_000;
 
+/// How long the work-order category catalogue is reused without asking the store.
+/// Categories and their questions change only by migration or configuration.
+pub const CATEGORY_TTL: Duration = Duration::from_secs(30);
+
+/// The active work-order categories with their extra questions, as intake checks them.
+#[derive(Debug, Default)]
+pub struct CategoryCatalogue {
+    pub categories: Vec<shequ_db::workorders::Category>,
+    pub attributes: HashMap<String, Vec<shequ_db::workorders::attributes::Attribute>>,
+}
+
 /// One node's indicators, shared between requests.
 pub type SharedBoard = Arc<Vec<crate::board::IndicatorValue>>;
 
@@ -27,6 +38,7 @@ pub struct Caches {
     tokens: Mutex<HashMap<String, (u64, Instant, User)>>,
     boards: Mutex<HashMap<String, (u64, i64, SharedBoard)>>,
     board_json: Mutex<HashMap<String, (u64, i64, axum::body::Bytes)>>,
+    categories: Mutex<Option<(Instant, Arc<CategoryCatalogue>)>>,
 }
 
 impl Caches {
@@ -82,6 +94,19 @@ impl Caches {
                 map.clear();
             }
             map.insert(code, (epoch, version, board));
+        }
+    }
+
+    /// The category catalogue, while younger than [`CATEGORY_TTL`].
+    pub fn categories(&self) -> Option<Arc<CategoryCatalogue>> {
+        let slot = self.categories.lock().ok()?;
+        let (at, cat) = slot.as_ref()?;
+        (at.elapsed() < CATEGORY_TTL).then(|| Arc::clone(cat))
+    }
+
+    pub fn put_categories(&self, cat: Arc<CategoryCatalogue>) {
+        if let Ok(mut slot) = self.categories.lock() {
+            *slot = Some((Instant::now(), cat));
         }
     }
 

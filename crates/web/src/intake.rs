@@ -58,19 +58,20 @@ pub struct Receipt {
 /// Check everything; any failure comes back as field errors and nothing is stored.
 pub async fn prepare(st: &AppState, raw: RawIntake) -> Result<Prepared, AppError> {
     let mut errs = FieldErrors::new();
-    let mut c = st.db.conn();
-    let cats = workorders::categories(&mut c).await?;
-    let known = cats.iter().any(|x| x.code == raw.category && x.active);
+    let cats = catalogue(st).await?;
+    let known = cats
+        .categories
+        .iter()
+        .any(|x| x.code == raw.category && x.active);
     if !known {
         errs.add("category", "unknown_category", "请选择有效的诉求类别");
     }
-    let attrs = if known {
-        attributes::of_category(&mut c, &raw.category).await?
-    } else {
-        Vec::new()
+    let attrs = match cats.attributes.get(&raw.category) {
+        Some(a) if known => a.as_slice(),
+        _ => &[],
     };
     errs.0
-        .extend(attributes::validate(&attrs, &raw.attributes).0);
+        .extend(attributes::validate(attrs, &raw.attributes).0);
     let point = locate_point(&raw, &mut errs);
     let division = resolve_division(st, &raw, point, &mut errs);
     let phone = match raw.reporter_phone.as_deref().map(str::trim) {
@@ -99,6 +100,28 @@ pub async fn prepare(st: &AppState, raw: RawIntake) -> Result<Prepared, AppError
     };
     workorders::check(&order).map_err(AppError::Validation)?;
     Ok(Prepared { order, photos })
+}
+
+/// Active categories and their questions, from the per-process cache when fresh.
+async fn catalogue(st: &AppState) -> Result<Arc<crate::cache::CategoryCatalogue>, AppError> {
+    if let Some(c) = st.caches.categories() {
+        return Ok(c);
+    }
+    let mut c = st.db.conn();
+    let categories = workorders::categories(&mut c).await?;
+    let mut attrs = std::collections::HashMap::new();
+    for cat in categories.iter().filter(|x| x.active) {
+        attrs.insert(
+            cat.code.clone(),
+            attributes::of_category(&mut c, &cat.code).await?,
+        );
+    }
+    let cat = Arc::new(crate::cache::CategoryCatalogue {
+        categories,
+        attributes: attrs,
+    });
+    st.caches.put_categories(Arc::clone(&cat));
+    Ok(cat)
 }
 
 fn locate_point(raw: &RawIntake, errs: &mut FieldErrors) -> Option<Point> {

@@ -198,7 +198,7 @@ async fn stored(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<i64> 
 }
 
 async fn token_for(db: &Db, username: &str) -> Result<String> {
-    let secret = format!("st_bench_wo_{username}_{}", std::process::id());
+    let secret = crate::config::random_token()?;
     let user = shequ_db::users::find_by_username(&mut db.conn(), username)
         .await?
         .with_context(|| format!("缺少演示账号 {username}"))?;
