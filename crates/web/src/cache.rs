@@ -39,6 +39,7 @@ pub struct Caches {
     boards: Mutex<HashMap<String, (u64, i64, SharedBoard)>>,
     board_json: Mutex<HashMap<String, (u64, i64, axum::body::Bytes)>>,
     categories: Mutex<Option<(Instant, Arc<CategoryCatalogue>)>>,
+    sanlv: Mutex<HashMap<String, (i64, Arc<crate::api::sanlv::Report>)>>,
 }
 
 impl Caches {
@@ -94,6 +95,22 @@ impl Caches {
                 map.clear();
             }
             map.insert(code, (epoch, version, board));
+        }
+    }
+
+    /// A 三率 report built at aggregate version `version`.
+    pub fn sanlv(&self, key: &str, version: i64) -> Option<Arc<crate::api::sanlv::Report>> {
+        let map = self.sanlv.lock().ok()?;
+        let (v, r) = map.get(key)?;
+        (*v == version).then(|| Arc::clone(r))
+    }
+
+    pub fn put_sanlv(&self, key: String, version: i64, report: Arc<crate::api::sanlv::Report>) {
+        if let Ok(mut map) = self.sanlv.lock() {
+            if map.len() > MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, (version, report));
         }
     }
 

@@ -38,6 +38,21 @@ enum WoMonthly {
     Reopened,
 }
 
+/// Setting bumped whenever the aggregate (or how it is read) changes, so readers
+/// in any process can tell their cached reports are stale with one cheap query.
+pub const VERSION_SETTING: &str = "workorders.monthly_version";
+
+/// The aggregate's version (0 before the first refresh).
+pub async fn version(c: &mut Conn<'_>) -> Result<i64> {
+    Ok(crate::settings::get(c, VERSION_SETTING).await?.unwrap_or(0))
+}
+
+/// Mark the aggregate changed.
+pub async fn bump_version(c: &mut Conn<'_>) -> Result<()> {
+    let v = version(c).await? + 1;
+    crate::settings::put(c, VERSION_SETTING, &v).await
+}
+
 const COUNT_COLUMNS: [WoMonthly; 19] = [
     WoMonthly::Orders,
     WoMonthly::Dispatched,
@@ -194,6 +209,7 @@ pub async fn refresh(c: &mut Conn<'_>, month: NaiveDate, now: DateTime<Utc>) -> 
         }
         c.execute(&ins).await?;
     }
+    bump_version(c).await?;
     Ok(rows.len())
 }
 

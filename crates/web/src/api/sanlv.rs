@@ -17,6 +17,7 @@ use shequ_core::{DivisionCode, Level};
 use shequ_db::scope::Scope;
 use shequ_db::settings;
 use shequ_db::workorders::monthly;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 /// Where the definitions and weights are kept.
@@ -92,7 +93,8 @@ pub fn month_of(st: &AppState, s: Option<&str>) -> Result<NaiveDate, AppError> {
     }
 }
 
-/// Build the report from the monthly aggregate.
+/// The report from the monthly aggregate, reused while the aggregate's version
+/// is unchanged (it changes on every refresh and configuration change).
 pub async fn report(
     st: &AppState,
     scope: &Scope,
@@ -103,6 +105,27 @@ pub async fn report(
     if !scope.contains(division) {
         return Err(AppError::Forbidden);
     }
+    let version = monthly::version(&mut st.db.conn()).await?;
+    let key = format!(
+        "{}|{}|{by_unit}",
+        division.as_str(),
+        monthly::month_key(month)
+    );
+    if let Some(r) = st.caches.sanlv(&key, version) {
+        return Ok((*r).clone());
+    }
+    let r = build(st, scope, division, month, by_unit).await?;
+    st.caches.put_sanlv(key, version, Arc::new(r.clone()));
+    Ok(r)
+}
+
+async fn build(
+    st: &AppState,
+    scope: &Scope,
+    division: &DivisionCode,
+    month: NaiveDate,
+    by_unit: bool,
+) -> Result<Report, AppError> {
     let cfg = config(st).await?;
     let key = monthly::month_key(month);
     let sub = Scope::new(division.clone(), scope.role, scope.actor.clone());
@@ -217,6 +240,7 @@ pub async fn put_config(
     cfg.validate()?;
     let mut tx = st.db.begin().await?;
     settings::put(&mut tx.conn(), SETTING, &cfg).await?;
+    monthly::bump_version(&mut tx.conn()).await?;
     let ev = shequ_db::audit::Event::new("sanlv_config", "setting", SETTING)
         .division(scope.root.as_str())
         .detail(serde_json::to_value(cfg).unwrap_or_default());
