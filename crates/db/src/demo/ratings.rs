@@ -353,7 +353,6 @@ pub async fn load(db: &Db, key: &Protector, seed: u64, now: DateTime<Utc>) -> Re
         gap_villages: gaps.len(),
         ..Summary::default()
     };
-    let tt = std::time::Instant::now();
     // Orders rated again after 重办, or by a named reporter with a phone, are
     // read here; the plain rest is copied in the store.
     let mut extra = other_work_order_ratings(db, key, &gaps).await?;
@@ -361,7 +360,6 @@ pub async fn load(db: &Db, key: &Protector, seed: u64, now: DateTime<Utc>) -> Re
     extra.extend(service_ratings(&mut rng, &villages, &gaps, now));
     summary.service_ratings = extra.len() - others;
     summary.real_name = extra.iter().filter(|r| r.real_name).count();
-    eprintln!("TIMING other+service {:.2}", tt.elapsed().as_secs_f64());
     let first = next_id(&mut db.conn()).await?;
     let mut tx = db.begin().await?;
     let stored = store_ratings(&mut tx.conn(), key, &gap_list, &extra).await?;
@@ -369,9 +367,7 @@ pub async fn load(db: &Db, key: &Protector, seed: u64, now: DateTime<Utc>) -> Re
     summary.work_order_ratings = stored.saturating_sub(summary.service_ratings);
     summary.skipped_orders = rated_in(&mut db.conn(), &gap_list).await?;
     // Every 差评 is rectified, in the order the ratings were given.
-    eprintln!("TIMING store {:.2}", tt.elapsed().as_secs_f64());
     let bad = bad_ratings(&mut db.conn(), first).await?;
-    eprintln!("TIMING bad {:.2}", tt.elapsed().as_secs_f64());
     let mut names: HashMap<String, String> = all
         .iter()
         .map(|d| (d.code.clone(), d.name.clone()))
@@ -390,13 +386,11 @@ pub async fn load(db: &Db, key: &Protector, seed: u64, now: DateTime<Utc>) -> Re
         summary.events += x.steps.len();
         rects.push((*id, r, x));
     }
-    eprintln!("TIMING simulate {:.2}", tt.elapsed().as_secs_f64());
     summary.rectifications = rects.len();
     let mut tx = db.begin().await?;
     let mut c = tx.conn();
     insert_rectifications(&mut c, &rects).await?;
     insert_events(&mut c, &rects).await?;
-    eprintln!("TIMING rects+events {:.2}", tt.elapsed().as_secs_f64());
     let overturned: Vec<i64> = rects
         .iter()
         .filter(|(_, _, x)| x.case.excluded)

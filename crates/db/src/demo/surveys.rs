@@ -407,9 +407,7 @@ pub async fn load(db: &Db, seed: u64, now: DateTime<Utc>) -> Result<Summary> {
         .map(|d| targets_of(d.reach, &root.code, &all))
         .collect();
     let mut rng = SeededRng::new(seed).fork("surveys");
-    let tt = std::time::Instant::now();
     let responses = plan(&mut rng, &villages, &targets, now);
-    eprintln!("TIMING plan {:.2}", tt.elapsed().as_secs_f64());
     let mut summary = Summary {
         surveys: SURVEYS.len(),
         villages: villages.len(),
@@ -434,7 +432,6 @@ pub async fn load(db: &Db, seed: u64, now: DateTime<Utc>) -> Result<Summary> {
     }
     tx.commit().await?;
     insert_responses(db, &responses, &ids).await?;
-    eprintln!("TIMING insert {:.2}", tt.elapsed().as_secs_f64());
     let detail = serde_json::json!({
         "surveys": summary.surveys,
         "responses": summary.responses,
