@@ -221,6 +221,20 @@ impl Layout {
                 "差评整改",
                 "rectifications",
             ),
+            (Capability::VisitElderly, "/care", "探访关爱", "care"),
+            (Capability::ManageRentals, "/rental", "辅具租赁", "rental"),
+            (
+                Capability::ManageVolunteers,
+                "/volunteers",
+                "志愿者",
+                "volunteers",
+            ),
+            (
+                Capability::ManageVolunteers,
+                "/timebank",
+                "时间银行",
+                "timebank",
+            ),
         ];
         for (cap, href, label, key) in extra {
             if ctx.can(cap) && !nav_items.iter().any(|n| n.key == key) {
