@@ -15,6 +15,8 @@ pub struct Round {
     pub overdue: usize,
     pub monthly_rows: usize,
     pub sms_sent: usize,
+    /// Care visits newly noticed as overdue.
+    pub care_overdue: usize,
 }
 
 /// One round of every job; also what tests call to move time along.
@@ -39,6 +41,11 @@ pub async fn run_once(st: &AppState, gateway: &dyn SmsGateway) -> Result<Round, 
     for m in months {
         let mut tx = st.db.begin().await?;
         round.monthly_rows += monthly::refresh(&mut tx.conn(), m, now).await?;
+        tx.commit().await?;
+    }
+    {
+        let mut tx = st.db.begin().await?;
+        round.care_overdue = shequ_db::care::notify_overdue(&mut tx.conn(), now).await?;
         tx.commit().await?;
     }
     round.sms_sent =

@@ -2,6 +2,7 @@
 //! measured in the same run.
 
 mod api;
+mod care;
 mod indicators;
 pub mod load;
 mod people;
@@ -57,6 +58,22 @@ pub enum BenchCmd {
         #[arg(long)]
         skip_reads: bool,
     },
+    /// The whole roster's monthly visit plan, and the visit-rate dashboard API beside a bare handler.
+    Care {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Use this database (demo data is loaded first when it is empty) instead of a temporary SQLite file.
+        #[arg(long)]
+        db: Option<String>,
+        /// `city` (default) or `small` (one district).
+        #[arg(long, value_enum, default_value = "city")]
+        scale: crate::cli::ScaleArg,
+        /// Residents to generate (default 500,000 for the city, 5,000 for one district).
+        #[arg(long)]
+        people: Option<usize>,
+    },
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<()> {
@@ -88,6 +105,22 @@ pub async fn run(cmd: BenchCmd) -> Result<()> {
                 db,
                 small,
                 skip_reads,
+            })
+            .await
+        }
+        BenchCmd::Care {
+            seconds,
+            connections,
+            db,
+            scale,
+            people,
+        } => {
+            care::run(care::Options {
+                seconds,
+                connections,
+                db,
+                scale,
+                people,
             })
             .await
         }
