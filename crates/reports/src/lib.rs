@@ -3,6 +3,7 @@
 
 pub mod division_figures;
 pub mod indicators;
+pub mod pdf;
 pub mod table;
 pub mod xlsx;
 
