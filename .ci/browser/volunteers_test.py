@@ -159,9 +159,80 @@ def check_volunteer_sees_hours(b):
     record = b.text(b.find("#record"))
     expect(TITLE in record and "已完成" in record, f"the record reads {record[:300]!r}")
     total = b.text(b.find("#record-total"))
+    if b.find_all("#volunteer-no"):
+        state["volunteer_no"] = b.text(b.find("#volunteer-no")).strip()
     no_sideways_scroll(b, "我的志愿服务 (after)")
     sign_out(b)
     return total
+
+
+def check_organiser_issues_certificate(b):
+    expect(state.get("volunteer_no"), "我的志愿服务 showed no volunteer number to certify")
+    sign_in(b, "community")
+    b.navigate(base() + "/certificates/new")
+    expect(b.find_all("#certificate-form"), "no certificate form: " + b.text(b.find("main"))[:300])
+    no_sideways_scroll(b, "the certificate form")
+    # The form's defaults run from 1 January to the server's today (Beijing time).
+    first = b.property(b.find("#from"), "value")
+    today = b.property(b.find("#to"), "value")
+    served = (state["start"] + datetime.timedelta(hours=8)).strftime("%Y-%m-%d")
+    # The duplicate rule is an exact volunteer + period match, so when the demo
+    # already certified the default period, a shorter one still holds the new hours.
+    periods = [(first, today), (served, today), (served, served)]
+    tried = []
+    for frm, to in dict.fromkeys(periods):
+        if frm > to:
+            continue
+        if "/certificates/new" not in b.current_url() and not b.find_all("#certificate-form"):
+            b.navigate(base() + "/certificates/new")
+        fill(b, "#volunteer_no", state["volunteer_no"])
+        fill(b, "#from", frm)
+        fill(b, "#to", to)
+        fill(b, "#issuer_head", "张主任")
+        fill(b, "#issuer_contact", "0731-12345678")
+        fill(b, "#remarks", "浏览器测试开具")
+        submit(b, "#issue")
+        if b.find_all("#cert-number"):
+            break
+        errors = b.text(b.find("#form-errors")) if b.find_all("#form-errors") else b.text(b.find("main"))[:300]
+        tried.append(f"{frm}..{to}: {errors!r}")
+        expect("已有有效证明" in errors, f"issuing for {frm}..{to} says {errors!r}")
+    expect(b.find_all("#cert-number"), "every period collided with an earlier certificate: " + "; ".join(tried))
+    number = b.text(b.find("#cert-number")).strip()
+    expect(re.search(r"/certificates/" + re.escape(number) + r"$", b.current_url()),
+           f"issuing went to {b.current_url()}, not the page of {number!r}")
+    paper = b.text(b.find("#certificate"))
+    expect("志愿服务记录证明" in paper and state["volunteer_no"] in paper,
+           f"the certificate reads {paper[:300]!r}")
+    hours = re.search(r"累计服务时长 (\S+ 小时（[^）]*）)", paper)
+    expect(hours, f"the certificate states no hours: {paper[:300]!r}")
+    items = b.text(b.find("#items"))
+    expect(TITLE in items, f"the counted records leave out the confirmed activity: {items[:300]!r}")
+    state["number"] = number
+    state["hours"] = hours.group(1)
+    state["period"] = f"{frm} 至 {to}"
+    no_sideways_scroll(b, "the certificate page")
+    shot(b, "vo-certificate")
+    return f"{number}, {frm}..{to}, {state['hours']}" + (f" (after {len(tried)} collision(s))" if tried else "")
+
+
+def check_certificate_verifies_publicly(b):
+    sign_out(b)
+    expect(not b.find_all("#logout"), "still signed in after signing out")
+    b.navigate(f"{base()}/v/{state['number']}")
+    expect(not b.find_all("#logout"), "the verification page shows a session")
+    expect("/login" not in b.current_url(), f"the verification page asks to sign in: {b.current_url()}")
+    verdict = b.find("#verdict")
+    label = b.text(verdict).strip()
+    cls = b.attribute(verdict, "class") or ""
+    expect(label == "有效" and "cert-valid" in cls.split(),
+           f"the verdict reads {label!r} (class {cls!r}), not 有效")
+    facts = b.text(b.find("#verify"))
+    for want in (state["number"], state["volunteer_no"], state["hours"], state["period"]):
+        expect(want in facts, f"the verification page lacks {want!r}: {facts[:400]!r}")
+    no_sideways_scroll(b, "the verification page")
+    shot(b, "vo-verify")
+    return f"{label}, {state['hours']}"
 
 
 def check_no_sideways_scroll_at_360px(b):
@@ -183,6 +254,8 @@ CHECKS = [
     check_volunteer_checks_in_with_code,
     check_organiser_confirms_hours,
     check_volunteer_sees_hours,
+    check_organiser_issues_certificate,
+    check_certificate_verifies_publicly,
     check_no_sideways_scroll_at_360px,
 ]
 

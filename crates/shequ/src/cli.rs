@@ -323,6 +323,10 @@ async fn load_demo(
     logins.extend(demo::workorders::logins(db, &hash, now).await?);
     let ratings = demo::ratings::load(db, key, seed, now).await?;
     let surveys = demo::surveys::load(db, seed, now).await?;
+    let volunteers = demo::volunteers::load(db, key, seed, now).await?;
+    let bank = demo::timebank::load(db, seed, now).await?;
+    let care = demo::care::load(db, key, seed, now).await?;
+    let rental = demo::rental::load(db, key, seed, now).await?;
     let values = shequ_db::indicators::recompute_all(db, now).await?;
     backfill_trend(db, now).await?;
     let ev = shequ_db::audit::Event::new("demo_load", "system", scale.as_str())
@@ -362,6 +366,27 @@ async fn load_demo(
         surveys.responses,
         surveys.villages_answered,
         surveys.villages
+    );
+    println!(
+        "  志愿者 {} 人，队伍 {} 支，服务站 {} 个，活动 {} 场（待开展 {}），已确认服务记录 {} 条；时间银行存入 {} 笔，证明 {} 份",
+        volunteers.volunteers,
+        volunteers.teams,
+        volunteers.stations,
+        volunteers.activities,
+        volunteers.upcoming,
+        volunteers.confirmed,
+        bank.deposits,
+        bank.certificates
+    );
+    println!(
+        "  探访关爱对象 {} 人（高风险 {}），探访记录 {} 条；辅具租赁点 {} 个，辅具 {} 件，借用 {} 次（逾期 {}）",
+        care.subjects,
+        care.high,
+        care.visits,
+        rental.points,
+        rental.items,
+        rental.loans,
+        rental.overdue
     );
     println!(
         "演示登录（密码均为 {}）：",

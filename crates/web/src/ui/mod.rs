@@ -241,6 +241,18 @@ impl Layout {
                 nav_items.push(NavItem { href, label, key });
             }
         }
+        if ctx
+            .user
+            .as_ref()
+            .and_then(|u| u.role())
+            .is_some_and(|r| matches!(r, shequ_core::Role::Volunteer | shequ_core::Role::Resident))
+        {
+            nav_items.push(NavItem {
+                href: "/my/volunteering",
+                label: "我的志愿服务",
+                key: "my_volunteering",
+            });
+        }
         Layout {
             title: title.into(),
             prefs: ctx.prefs,
