@@ -1772,16 +1772,14 @@ pub async fn cancel_signup(
     Ok(())
 }
 
-/// Check `v` in at activity `id` with the code shown at the venue, from 30
-/// minutes before the start until the end. Audited.
-pub async fn check_in(
+/// The open activity `id` and `v`'s live sign-up for it, when `code` is the
+/// code shown at its venue.
+async fn at_venue(
     c: &mut Conn<'_>,
-    actor: &Actor,
     id: i64,
     v: &VolunteerRow,
     code: &str,
-    now: DateTime<Utc>,
-) -> Result<SignupRow> {
+) -> Result<(ActivityRow, SignupRow)> {
     let a = activity(c, id).await?.ok_or(DbError::NotFound)?;
     if a.state() == ActivityState::Cancelled {
         return Err(refused("activity", Refusal::ActivityNotOpen));
@@ -1793,6 +1791,20 @@ pub async fn check_in(
     if !core::code_matches(&a.checkin_code, code) {
         return Err(refused("code", Refusal::WrongCheckinCode));
     }
+    Ok((a, s))
+}
+
+/// Check `v` in at activity `id` with the code shown at the venue, from 30
+/// minutes before the start until the end. Audited.
+pub async fn check_in(
+    c: &mut Conn<'_>,
+    actor: &Actor,
+    id: i64,
+    v: &VolunteerRow,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<SignupRow> {
+    let (a, s) = at_venue(c, id, v, code).await?;
     core::may_check_in(&a.period(), now).map_err(|r| refused("code", r))?;
     if s.state() != SignupState::SignedUp {
         return Err(refused("state", Refusal::AlreadyCheckedIn));
@@ -1827,17 +1839,7 @@ pub async fn check_out(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<SignupRow> {
-    let a = activity(c, id).await?.ok_or(DbError::NotFound)?;
-    if a.state() == ActivityState::Cancelled {
-        return Err(refused("activity", Refusal::ActivityNotOpen));
-    }
-    let s = signup_of(c, id, v.id)
-        .await?
-        .filter(|s| s.state().holds_time())
-        .ok_or_else(|| refused("activity", Refusal::NotSignedUp))?;
-    if !core::code_matches(&a.checkin_code, code) {
-        return Err(refused("code", Refusal::WrongCheckinCode));
-    }
+    let (a, s) = at_venue(c, id, v, code).await?;
     core::may_check_out(&a.period(), now).map_err(|r| refused("code", r))?;
     if s.state() != SignupState::CheckedIn {
         return Err(refused("state", Refusal::NotCheckedIn));
